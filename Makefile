@@ -1,0 +1,94 @@
+# AWTRIX Cloud.  `make` builds the four programs into bin/; `make test` runs
+# every test; `make SANITIZE=1` builds the same into bin/ with ASan+UBSan
+# (run `make clean` when switching).
+
+VERSION = 0.1.0
+PREFIX ?= /usr/local
+CC ?= cc
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+       -Wmissing-prototypes -Wmissing-declarations -Wcast-qual -Wformat=2
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 $(WARN) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+          -DAWTRIX_VERSION='"$(VERSION)"' -Ilib -MMD -MP
+LDLIBS_SODIUM = -lsodium
+
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+          -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+B = build
+LIB = $(B)/libawtrix.a
+LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard lib/*.c))
+
+BROKER_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard broker/*.c))
+FCGI_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c))
+AGENT_COMMON = device-agent/state.c device-agent/control.c
+AGENT_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out device-agent/token_main.c,\
+            $(wildcard device-agent/*.c)))
+TOKEN_OBJ = $(patsubst %.c,$(B)/%.o,device-agent/token_main.c $(AGENT_COMMON))
+
+PROGS = bin/awtrix-broker bin/awtrix-cloud.fcgi bin/awtrix-agent bin/awtrix-token
+
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(patsubst tests/unit/%.c,tests/bin/%,$(UNIT_SRC))
+TOOL_SRC = $(wildcard tests/tools/*.c) $(wildcard tests/fake-awtrix/*.c)
+TOOL_BIN = $(patsubst %.c,tests/bin/%,$(notdir $(TOOL_SRC)))
+
+all: $(PROGS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+bin/awtrix-broker: $(BROKER_OBJ) $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 $(LDLIBS_SODIUM)
+
+bin/awtrix-cloud.fcgi: $(FCGI_OBJ) $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi -ljson-c $(LDLIBS_SODIUM)
+
+bin/awtrix-agent: $(AGENT_OBJ) $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS_SODIUM)
+
+bin/awtrix-token: $(TOKEN_OBJ) $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SODIUM)
+
+# Unit tests (cmocka) and the test tools: fake AWTRIX, link probes, loads.
+tests/bin/test_%: tests/unit/test_%.c $(LIB)
+	@mkdir -p tests/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lcmocka -ljson-c $(LDLIBS_SODIUM)
+
+tests/bin/%: tests/tools/%.c $(LIB)
+	@mkdir -p tests/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_SODIUM)
+
+tests/bin/%: tests/fake-awtrix/%.c
+	@mkdir -p tests/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+testbin: $(UNIT_BIN) $(TOOL_BIN)
+
+deps:
+	@scripts/deps build
+
+test:
+	@scripts/deps test
+	@$(MAKE) --no-print-directory all testbin
+	@tests/run
+
+clean:
+	rm -rf $(B) bin tests/bin
+
+.PHONY: all deps test testbin clean
+.SECONDARY:
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

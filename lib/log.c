@@ -1,0 +1,83 @@
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Set once at start-up, before any event loop runs. */
+static const char *log_progname = "awtrix";
+static int log_debug_on;
+
+void
+log_init(const char *progname)
+{
+	log_progname = progname;
+	setvbuf(stderr, NULL, _IOLBF, 0);
+}
+
+void
+log_set_debug(int on)
+{
+	log_debug_on = on;
+}
+
+static void
+log_vline(const char *level, const char *fmt, va_list ap)
+{
+	char stamp[32] = "";
+	struct timespec ts;
+	struct tm tm;
+
+	if (!isatty(STDERR_FILENO) && clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
+	    gmtime_r(&ts.tv_sec, &tm) != NULL)
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+	flockfile(stderr);
+	fprintf(stderr, "%s%s: %s: ", stamp, log_progname, level);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_debug_on)
+		return;
+	va_start(ap, fmt);
+	log_vline("debug", fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline("info", fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline("warning", fmt, ap);
+	va_end(ap);
+}
+
+void
+log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline("error", fmt, ap);
+	va_end(ap);
+}

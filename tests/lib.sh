@@ -1,0 +1,74 @@
+# Shared by the integration scenarios: sourced, never run.  It gives each
+# scenario a private directory, free loopback ports, helpers to start the
+# real programs, and "ok"/"not ok" reporting.  Everything started with
+# `spawn` is killed when the scenario exits.
+
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$ROOT/bin
+TBIN=$ROOT/tests/bin
+T=$(mktemp -d "${TMPDIR:-/tmp}/awtrix-it.XXXXXX")
+PIDS=""
+TESTNO=0
+
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ "${KEEP:-0}" = 1 ]; then echo "# kept $T" >&2; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() { TESTNO=$((TESTNO + 1)); echo "ok $TESTNO - $*"; }
+not_ok() { TESTNO=$((TESTNO + 1)); echo "not ok $TESTNO - $*"; }
+
+# check NAME COMMAND...: ok if the command succeeds.
+check() {
+	name=$1; shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# spawn NAME COMMAND...: start in the background, stderr to $T/NAME.log.
+spawn() {
+	name=$1; shift
+	"$@" >>"$T/$name.out" 2>>"$T/$name.log" &
+	PIDS="$PIDS $!"
+	LASTPID=$!
+}
+
+# stop PID: SIGTERM and wait; prints the exit status.
+stop() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	echo $?
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+	while :; do
+		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+			echo $p; return
+		fi
+	done
+}
+
+# wait_for COND_COMMAND...: poll for up to 10 s.
+wait_for() {
+	i=0
+	while ! "$@" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
+
+# grep_count PATTERN FILE: number of matching lines (0 if none).
+grep_count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
