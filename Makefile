@@ -23,7 +23,7 @@ B = build
 LIB = $(B)/libawtrix.a
 LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard lib/*.c))
 
-BROKER_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard broker/*.c))
+BROKER_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard broker/*.c)) $(B)/broker/schema.o
 FCGI_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c))
 AGENT_COMMON = device-agent/state.c device-agent/control.c
 AGENT_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out device-agent/token_main.c,\
@@ -43,12 +43,22 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# sql/schema.sql is compiled into the broker as a C string.
+$(B)/broker/schema.c: sql/schema.sql
+	@mkdir -p $(dir $@)
+	{ echo 'extern const char db_schema_sql[];'; \
+	  echo 'const char db_schema_sql[] ='; \
+	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $<; echo ';'; } > $@
+
+$(B)/broker/schema.o: $(B)/broker/schema.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 bin/awtrix-broker: $(BROKER_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 $(LDLIBS_SODIUM)
+	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lm $(LDLIBS_SODIUM)
 
 bin/awtrix-cloud.fcgi: $(FCGI_OBJ) $(LIB)
 	@mkdir -p bin

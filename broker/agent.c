@@ -1,0 +1,490 @@
+/*
+ * Device sessions on the broker, one state machine per connection:
+ *
+ *   accept -> AGENT_MSG1 --(read 48 bytes: e, es)--> write message 2
+ *          -> AGENT_MSG3 --(read 98 bytes: s, se, registration)--> register
+ *          -> AGENT_LIVE (routing, pings)  or  AGENT_CLOSING (refused)
+ *
+ * The handshake messages have fixed sizes, so they are read exactly, with
+ * no length field to trust, and the whole handshake has a deadline.  Nothing
+ * is acted on before message 3 has been authenticated.  Log lines name the
+ * event only: never a token, a key or the peer's address.
+ */
+#define _GNU_SOURCE
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "broker.h"
+#include "log.h"
+
+#define MSG1_LEN NOISE_XK_MSG1_LEN(0)
+#define MSG2_LEN NOISE_XK_MSG2_LEN(0)
+#define MSG3_LEN NOISE_XK_MSG3_LEN(LINKMSG_REGISTER_LEN)
+#define MESSAGES_PER_EVENT 64
+
+static void
+hs_list_remove(struct broker *b, struct agent *a)
+{
+	if (a->hs_prev)
+		a->hs_prev->hs_next = a->hs_next;
+	else
+		b->hs_head = a->hs_next;
+	if (a->hs_next)
+		a->hs_next->hs_prev = a->hs_prev;
+	else
+		b->hs_tail = a->hs_prev;
+	a->hs_prev = a->hs_next = NULL;
+	b->handshakes--;
+}
+
+static void
+hs_free(struct broker *b, struct agent *a)
+{
+	if (a->hs == NULL)
+		return;
+	hs_list_remove(b, a);
+	noise_xk_wipe(&a->hs->xk);
+	free(a->hs);
+	a->hs = NULL;
+}
+
+void
+agent_close(struct broker *b, struct agent *a, const char *why)
+{
+	if (why != NULL)
+		log_info("session closed: %s", why);
+	if (a->in_tables) {
+		table_del(&b->devices, a);
+		table_del(&b->tokens, a);
+		a->in_tables = 0;
+	}
+	route_agent_gone(b, a);
+	if (a->hs != NULL) {
+		b->stats.handshakes_failed++;
+		hs_free(b, a);
+	}
+	broker_unwatch(b, a->link.fd);
+	link_close(&a->link);
+	free(a);
+}
+
+void
+agent_accept(struct broker *b)
+{
+	struct agent *a;
+	int fd, i;
+
+	for (i = 0; i < 64; i++) {
+		if (b->handshakes >= (unsigned)b->cfg.max_handshakes)
+			return;
+		fd = accept4(b->tcp.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				log_warn("out of file descriptors (%s): "
+				    "accepting paused for 1 s", strerror(errno));
+				b->accept_resume_ms = b->now_ms + 1000;
+			} else if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		if ((a = calloc(1, sizeof(*a))) == NULL ||
+		    (a->hs = calloc(1, sizeof(*a->hs))) == NULL) {
+			log_warn("out of memory: connection dropped");
+			free(a);
+			close(fd);
+			return;
+		}
+		a->kind = CONN_AGENT;
+		a->state = AGENT_MSG1;
+		a->link.fd = fd;
+		a->hs->deadline_ms = b->now_ms + (uint64_t)b->cfg.handshake_ms;
+		if (noise_xk_init(&a->hs->xk, 0,
+		    (const uint8_t *)LINK_PROLOGUE, strlen(LINK_PROLOGUE),
+		    b->key.sk, b->key.pk, NULL)) {
+			free(a->hs);
+			free(a);
+			close(fd);
+			return;
+		}
+		a->hs_prev = b->hs_tail;
+		if (b->hs_tail)
+			b->hs_tail->hs_next = a;
+		else
+			b->hs_head = a;
+		b->hs_tail = a;
+		b->handshakes++;
+		if (broker_watch(b, (struct conn *)a, fd, EPOLLIN)) {
+			agent_close(b, a, NULL);
+			return;
+		}
+	}
+}
+
+/* Read until hs->buf holds ${want} bytes.  1: complete, 0: wait, -1: gone. */
+static int
+hs_read(struct agent *a, size_t want)
+{
+	ssize_t n;
+
+	while (a->hs->have < want) {
+		n = read(a->link.fd, a->hs->buf + a->hs->have,
+		    want - a->hs->have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return (0);
+		if (n <= 0)
+			return (-1);
+		a->hs->have += (uint16_t)n;
+	}
+	return (1);
+}
+
+int
+agent_send(struct broker *b, struct agent *a, const uint8_t *msg, size_t len)
+{
+	int rc = link_send(&a->link, msg, len);
+
+	if (rc < 0) {
+		agent_close(b, a, a->link.error);
+		return (-1);
+	}
+	a->last_tx_s = broker_now_s(b);
+	if (rc == 1)
+		broker_watch(b, (struct conn *)a, a->link.fd, EPOLLIN | EPOLLOUT);
+	return (0);
+}
+
+static int
+agent_send_result(struct broker *b, struct agent *a, uint8_t type,
+    int result)
+{
+	const char *url = (type == LM_WELCOME && result == LM_OK) ?
+	    b->cfg.public_url : NULL;
+	long n;
+
+	n = linkmsg_encode_result(b->msg, sizeof(b->msg), type, (uint8_t)result,
+	    url, url ? strlen(url) : 0);
+	if (n < 0) {
+		agent_close(b, a, "cannot encode result");
+		return (-1);
+	}
+	return (agent_send(b, a, b->msg, (size_t)n));
+}
+
+static int64_t
+today(void)
+{
+	return ((int64_t)time(NULL) / 86400);
+}
+
+/* Put ${a} in the tables, replacing any older session of the device. */
+static int
+agent_publish(struct broker *b, struct agent *a)
+{
+	struct agent *old;
+
+	if ((old = table_get(&b->devices, a->device_hash)) != NULL) {
+		b->stats.replaced_sessions++;
+		agent_close(b, old, "replaced by a new session of the device");
+	}
+	if ((old = table_get(&b->tokens, a->token_hash)) != NULL)
+		agent_close(b, old, "replaced by a new session of the token");
+	if (table_put(&b->devices, a))
+		return (-1);
+	if (table_put(&b->tokens, a)) {
+		table_del(&b->devices, a);
+		return (-1);
+	}
+	a->in_tables = 1;
+	return (0);
+}
+
+/* Message 3 has been authenticated: act on the registration it carries. */
+static void
+agent_register(struct broker *b, struct agent *a, const uint8_t *payload,
+    size_t len)
+{
+	struct noise_cipher tx, rx;
+	struct linkmsg m;
+	int result, rotated;
+
+	token_device_hash(a->device_hash, b->key.hash_key,
+	    noise_xk_remote_static(&a->hs->xk));
+	if (noise_xk_split(&a->hs->xk, &tx, &rx)) {
+		agent_close(b, a, "handshake split failed");
+		return;
+	}
+	link_init(&a->link, a->link.fd, &tx, &rx);
+	sodium_memzero(&tx, sizeof(tx));
+	sodium_memzero(&rx, sizeof(rx));
+	hs_free(b, a);
+	b->stats.handshakes_ok++;
+	a->last_rx_s = a->last_tx_s = broker_now_s(b);
+	a->bucket = (float)b->cfg.burst;
+	a->bucket_ms = (uint32_t)b->now_ms;
+
+	if (linkmsg_decode(payload, len, &m) || m.type != LM_REGISTER)
+		result = LM_REFUSED_VERSION;
+	else if (m.version != LINK_VERSION)
+		result = LM_REFUSED_VERSION;
+	else if (!token_valid(m.token, TOKEN_LEN))
+		result = LM_REFUSED_TOKEN;
+	else {
+		token_hash(a->token_hash, b->key.hash_key, m.token);
+		result = db_register(b->db, a->token_hash, a->device_hash,
+		    today(), &rotated);
+		if (result == LM_OK && rotated) {
+			b->stats.rotations++;
+			log_info("token rotated at registration");
+		}
+	}
+	if (result == LM_OK && agent_publish(b, a)) {
+		agent_close(b, a, "out of memory");
+		return;
+	}
+	if (result != LM_OK) {
+		b->stats.registrations_refused++;
+		log_info("registration %s", linkmsg_result_text(result));
+		a->state = AGENT_CLOSING;
+		if (agent_send_result(b, a, LM_WELCOME, result) == 0 &&
+		    !link_pending_out(&a->link))
+			agent_close(b, a, NULL);
+		return;
+	}
+	a->state = AGENT_LIVE;
+	(void)agent_send_result(b, a, LM_WELCOME, LM_OK);
+}
+
+static void
+agent_handshake(struct broker *b, struct agent *a)
+{
+	uint8_t payload[LINKMSG_REGISTER_LEN], msg2[MSG2_LEN];
+	size_t plen, mlen;
+	ssize_t n;
+	int rc;
+
+	if (a->state == AGENT_MSG1) {
+		if ((rc = hs_read(a, MSG1_LEN)) <= 0) {
+			if (rc < 0)
+				agent_close(b, a, "peer left during handshake");
+			return;
+		}
+		if (noise_xk_read(&a->hs->xk, a->hs->buf, MSG1_LEN, payload,
+		    sizeof(payload), &plen) || plen != 0) {
+			agent_close(b, a, "handshake message 1 invalid");
+			return;
+		}
+		if (noise_xk_write(&a->hs->xk, NULL, 0, msg2, sizeof(msg2),
+		    &mlen)) {
+			agent_close(b, a, "handshake message 2 failed");
+			return;
+		}
+		/* 48 bytes into a fresh socket's empty buffer: all or error. */
+		n = send(a->link.fd, msg2, mlen, MSG_NOSIGNAL);
+		if (n != (ssize_t)mlen) {
+			agent_close(b, a, "cannot send handshake message 2");
+			return;
+		}
+		a->hs->have = 0;
+		a->state = AGENT_MSG3;
+	}
+	if ((rc = hs_read(a, MSG3_LEN)) <= 0) {
+		if (rc < 0)
+			agent_close(b, a, "peer left during handshake");
+		return;
+	}
+	if (noise_xk_read(&a->hs->xk, a->hs->buf, MSG3_LEN, payload,
+	    sizeof(payload), &plen) || plen != LINKMSG_REGISTER_LEN) {
+		agent_close(b, a, "handshake message 3 invalid");
+		return;
+	}
+	agent_register(b, a, payload, plen);
+	sodium_memzero(payload, sizeof(payload));
+}
+
+/* LM_ROTATE inside a live session: the agent switches to a new token. */
+static void
+agent_rotate(struct broker *b, struct agent *a, const struct linkmsg *m)
+{
+	uint8_t h[TOKEN_HASH_LEN];
+	struct agent *other;
+	int result, rotated = 0;
+
+	if (m->version != LINK_VERSION)
+		result = LM_REFUSED_VERSION;
+	else if (!token_valid(m->token, TOKEN_LEN))
+		result = LM_REFUSED_TOKEN;
+	else {
+		token_hash(h, b->key.hash_key, m->token);
+		result = db_register(b->db, h, a->device_hash, today(),
+		    &rotated);
+		if (result == LM_OK && rotated) {
+			b->stats.rotations++;
+			log_info("token rotated");
+			/* The old hash is revoked: route only the new one. */
+			table_del(&b->tokens, a);
+			memcpy(a->token_hash, h, TOKEN_HASH_LEN);
+			if ((other = table_get(&b->tokens, h)) != NULL)
+				agent_close(b, other, "token moved");
+			if (table_put(&b->tokens, a)) {
+				agent_close(b, a, "out of memory");
+				return;
+			}
+		}
+	}
+	if (result != LM_OK)
+		log_info("rotation %s", linkmsg_result_text(result));
+	(void)agent_send_result(b, a, LM_ROTATED, result);
+}
+
+static void
+agent_live(struct broker *b, struct agent *a)
+{
+	const uint8_t *p;
+	struct linkmsg m;
+	size_t len;
+	long n;
+	int i, rc;
+
+	for (i = 0; i < MESSAGES_PER_EVENT; i++) {
+		rc = link_recv(&a->link, &p, &len);
+		if (rc == 0)
+			return;
+		if (rc < 0) {
+			agent_close(b, a, a->link.error);
+			return;
+		}
+		a->last_rx_s = broker_now_s(b);
+		if (linkmsg_decode(p, len, &m)) {
+			agent_close(b, a, "malformed message");
+			return;
+		}
+		switch (m.type) {
+		case LM_PING:
+			n = linkmsg_encode_empty(b->msg, sizeof(b->msg),
+			    LM_PONG);
+			if (agent_send(b, a, b->msg, (size_t)n))
+				return;
+			break;
+		case LM_PONG:
+			break;
+		case LM_ANSWER:
+			route_answer(b, a, m.id, &m.ans);
+			break;
+		case LM_ROTATE:
+			agent_rotate(b, a, &m);
+			/* agent_rotate may have closed a; stop reading. */
+			return;
+		default:
+			agent_close(b, a, "unexpected message type");
+			return;
+		}
+	}
+}
+
+void
+agent_event(struct broker *b, struct agent *a, uint32_t events)
+{
+	int rc;
+
+	if (events & EPOLLOUT) {
+		rc = link_flush(&a->link);
+		if (rc < 0) {
+			agent_close(b, a, a->link.error);
+			return;
+		}
+		if (rc == 0) {
+			if (a->state == AGENT_CLOSING) {
+				agent_close(b, a, NULL);
+				return;
+			}
+			broker_watch(b, (struct conn *)a, a->link.fd, EPOLLIN);
+		}
+	}
+	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+		return;
+	switch (a->state) {
+	case AGENT_MSG1:
+	case AGENT_MSG3:
+		agent_handshake(b, a);
+		break;
+	case AGENT_LIVE:
+		agent_live(b, a);
+		break;
+	case AGENT_CLOSING:
+		/* Refused: ignore what it sends; close on hang-up. */
+		if (events & (EPOLLERR | EPOLLHUP))
+			agent_close(b, a, NULL);
+		else {
+			char sink[512];
+			if (read(a->link.fd, sink, sizeof(sink)) <= 0)
+				agent_close(b, a, NULL);
+		}
+		break;
+	}
+}
+
+void
+agent_expire_handshakes(struct broker *b)
+{
+	while (b->hs_head != NULL && b->hs_head->hs->deadline_ms <= b->now_ms)
+		agent_close(b, b->hs_head, "handshake deadline passed");
+}
+
+uint64_t
+agent_next_deadline(const struct broker *b)
+{
+	return (b->hs_head ? b->hs_head->hs->deadline_ms : 0);
+}
+
+/* Heartbeats: ping idle links, drop silent ones. */
+void
+agent_sweep(struct broker *b)
+{
+	uint32_t now = broker_now_s(b);
+	struct agent *a;
+	size_t i;
+	long n;
+
+	n = linkmsg_encode_empty(b->msg, sizeof(b->msg), LM_PING);
+	for (i = 0; i < b->devices.cap; i++) {
+		if ((a = table_at(&b->devices, i)) == NULL)
+			continue;
+		if (now - a->last_rx_s >= (uint32_t)b->cfg.dead_s) {
+			b->stats.dead_links++;
+			agent_close(b, a, "no heartbeat from the agent");
+			i--;	/* the backward shift may refill slot i */
+			continue;
+		}
+		if (now - a->last_tx_s >= (uint32_t)b->cfg.ping_s &&
+		    agent_send(b, a, b->msg, (size_t)n))
+			i--;
+	}
+}
+
+/* After an operator revocation: end the sessions of revoked tokens. */
+void
+agent_check_revoked(struct broker *b)
+{
+	struct agent *a;
+	size_t i;
+
+	for (i = 0; i < b->devices.cap; i++) {
+		if ((a = table_at(&b->devices, i)) == NULL)
+			continue;
+		if (db_is_revoked(b->db, a->token_hash) == 1) {
+			agent_close(b, a, "token revoked by the operator");
+			i--;
+		}
+	}
+}

@@ -1,0 +1,192 @@
+#ifndef BROKER_BROKER_H
+#define BROKER_BROKER_H
+
+/*
+ * awtrix-broker: one single-threaded epoll loop owns everything below.
+ *
+ *   agent.c      device sessions: Noise XK handshake, registration, link
+ *   frontconn.c  the Unix socket of awtrix-cloud.fcgi: front frames
+ *   route.c      a request from the front to a session and the answer back
+ *   loop.c       sockets, epoll, timers, signals, shutdown
+ *   db.c         SQLite: hashes and the binding rules
+ *   table.c      session lookup by device-key hash and by token hash
+ */
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "db.h"
+#include "front.h"
+#include "keyfile.h"
+#include "link.h"
+#include "linkmsg.h"
+#include "noise.h"
+#include "relay.h"
+#include "table.h"
+
+struct broker_config {
+	const char *key_path;
+	const char *db_path;
+	const char *socket_path;
+	const char *listen;		/* HOST:PORT */
+	const char *public_url;		/* may be NULL */
+	gid_t socket_gid;		/* also allowed on the socket */
+	int handshake_ms;		/* 5000 */
+	int deadline_ms;		/* 8000 */
+	double rate;			/* requests per second per token: 5 */
+	double burst;			/* 30 */
+	int max_inflight;		/* per device: 16 */
+	int max_handshakes;		/* concurrent: 1024 */
+	int max_pending;		/* requests in flight in all: 4096 */
+	int ping_s;			/* send a ping after this idle: 20 */
+	int dead_s;			/* drop a link silent this long: 50 */
+};
+
+/* Every object registered with epoll starts with its kind. */
+enum conn_kind {
+	CONN_LISTEN_TCP = 1,
+	CONN_LISTEN_UNIX,
+	CONN_SIGNAL,
+	CONN_AGENT,
+	CONN_FRONT
+};
+
+struct conn {
+	uint8_t kind;
+	int fd;
+};
+
+enum agent_state {
+	AGENT_MSG1,		/* waiting for Noise message 1 */
+	AGENT_MSG3,		/* sent message 2, waiting for message 3 */
+	AGENT_LIVE,		/* registered, routing */
+	AGENT_CLOSING		/* refused: flushing the answer, then close */
+};
+
+/* Handshake state: allocated at accept, freed at registration. */
+struct handshake {
+	struct noise_xk xk;
+	uint8_t buf[NOISE_XK_MSG3_LEN(LINKMSG_REGISTER_LEN)];
+	uint16_t have;
+	uint64_t deadline_ms;
+};
+
+struct pending;
+
+struct agent {
+	uint8_t kind;			/* CONN_AGENT */
+	uint8_t state;			/* enum agent_state */
+	uint8_t in_tables;
+	uint8_t inflight;
+	uint32_t next_id;
+	struct link link;		/* link.fd is the socket */
+	uint8_t token_hash[TOKEN_HASH_LEN];
+	uint8_t device_hash[TOKEN_HASH_LEN];
+	uint32_t last_rx_s, last_tx_s;	/* monotonic seconds */
+	uint32_t bucket_ms;		/* last refill of the rate bucket */
+	float bucket;
+	struct handshake *hs;
+	struct agent *hs_prev, *hs_next;	/* handshakes, by deadline */
+	struct pending *pending;	/* requests in flight on this link */
+};
+
+struct front {
+	uint8_t kind;			/* CONN_FRONT */
+	int fd;
+	uint32_t gen;
+	uint8_t *in;			/* FRONT_FRAME_MAX */
+	uint32_t in_len;
+	uint8_t *out;
+	uint32_t out_len, out_off, out_cap;
+};
+
+struct pending {
+	uint32_t link_id;
+	uint32_t front_id;
+	int front_fd;
+	uint32_t front_gen;
+	uint64_t deadline_ms;
+	struct agent *agent;
+	struct pending *prev, *next;		/* all, by deadline */
+	struct pending *ag_prev, *ag_next;	/* this agent's */
+};
+
+struct broker_stats {
+	uint64_t handshakes_ok;
+	uint64_t handshakes_failed;
+	uint64_t registrations_refused;
+	uint64_t rotations;
+	uint64_t replaced_sessions;
+	uint64_t dead_links;
+	uint64_t late_answers;
+	uint64_t requests[RELAY_OUTCOME_COUNT];
+	uint64_t front_refused;
+};
+
+struct broker {
+	struct broker_config cfg;
+	struct broker_key key;
+	struct db *db;
+	int epfd;
+	struct conn tcp, unix_sock, sig;
+	int accept_paused;
+	uint64_t accept_resume_ms;	/* after EMFILE */
+	uint64_t now_ms;		/* CLOCK_MONOTONIC, per loop turn */
+	uint64_t started_ms;
+	uint64_t next_sweep_ms;
+	struct table devices;		/* by device hash */
+	struct table tokens;		/* by token hash */
+	struct agent *hs_head, *hs_tail;
+	unsigned handshakes;
+	struct front **fronts;		/* by fd */
+	int fronts_cap;
+	unsigned nfronts;
+	uint32_t front_gen;
+	struct pending *pool;		/* cfg.max_pending entries */
+	struct pending *free_pending;
+	struct pending *pend_head, *pend_tail;
+	unsigned npending;
+	struct broker_stats stats;
+	int stop;
+	uint8_t msg[LINK_PLAIN_MAX];	/* scratch for one outgoing message */
+	uint8_t frame[FRONT_FRAME_MAX];	/* scratch for one front frame */
+};
+
+/* loop.c */
+int broker_serve(struct broker_config *cfg);
+int broker_watch(struct broker *b, struct conn *c, int fd, uint32_t events);
+void broker_unwatch(struct broker *b, int fd);
+uint32_t broker_now_s(const struct broker *b);
+
+/* agent.c */
+void agent_accept(struct broker *b);
+void agent_event(struct broker *b, struct agent *a, uint32_t events);
+void agent_close(struct broker *b, struct agent *a, const char *why);
+void agent_expire_handshakes(struct broker *b);
+void agent_sweep(struct broker *b);
+void agent_check_revoked(struct broker *b);
+int agent_send(struct broker *b, struct agent *a, const uint8_t *msg,
+    size_t len);
+uint64_t agent_next_deadline(const struct broker *b);
+
+/* frontconn.c */
+void front_accept(struct broker *b);
+void front_event(struct broker *b, struct front *f, uint32_t events);
+void front_close(struct broker *b, struct front *f);
+void front_reply(struct broker *b, int fd, uint32_t gen, uint32_t id,
+    const struct relay_answer *ans);
+
+/* route.c */
+int route_init(struct broker *b);
+void route_request(struct broker *b, struct front *f, const struct front_msg *m);
+void route_answer(struct broker *b, struct agent *a, uint32_t id,
+    const struct relay_answer *ans);
+void route_agent_gone(struct broker *b, struct agent *a);
+void route_expire(struct broker *b);
+uint64_t route_next_deadline(const struct broker *b);
+void route_reply_outcome(struct broker *b, int fd, uint32_t gen, uint32_t id,
+    int outcome, uint16_t retry_after);
+long route_stats_json(const struct broker *b, char *buf, size_t cap);
+
+#endif
