@@ -1,0 +1,71 @@
+#ifndef AGENT_STATE_H
+#define AGENT_STATE_H
+
+/*
+ * The agent's state directory (mode 0700), shared by awtrix-agent and
+ * awtrix-token:
+ *
+ *   device.key    the device's static X25519 key pair (0600)
+ *   token         the token, one line (0600)
+ *   public-url    the broker's https URL of /cloud, as told at registration
+ *   control.sock  the running agent's control socket (0600)
+ *
+ * The token is bound to the device key: moving an agent means copying the
+ * whole directory.
+ */
+
+#include <stddef.h>
+
+#include "keyfile.h"
+#include "token.h"
+
+#define STATE_PATH_MAX 4096
+
+struct agent_state {
+	char dir[STATE_PATH_MAX];
+	struct device_key key;
+	char token[TOKEN_LEN + 1];
+};
+
+/**
+ * state_path(buf, cap, dir, name):
+ * Write "${dir}/${name}" into ${buf}.  Return 0, or -1 if it does not fit.
+ */
+int state_path(char *buf, size_t cap, const char *dir, const char *name);
+
+/**
+ * state_open(dir, st, err, errlen):
+ * Create ${dir} (0700) if missing and refuse it if others can write it;
+ * load device.key and token, generating either when missing.  Return 0, or
+ * -1 with a message in ${err}.
+ */
+int state_open(const char *dir, struct agent_state *st, char *err,
+    size_t errlen);
+
+/**
+ * state_token_read(dir, out, err, errlen):
+ * Read and check the token file.  Return 0 or -1 with a message in ${err}.
+ */
+int state_token_read(const char *dir, char out[TOKEN_LEN + 1], char *err,
+    size_t errlen);
+
+/**
+ * state_token_write(dir, token):
+ * Replace the token file atomically (mode 0600).  Return 0 or -1 (errno).
+ */
+int state_token_write(const char *dir, const char token[TOKEN_LEN]);
+
+/**
+ * state_url_write(dir, url, len):
+ * Store the public URL told by the broker.  Return 0 or -1.
+ */
+int state_url_write(const char *dir, const char *url, size_t len);
+
+/**
+ * state_url_read(dir, buf, cap):
+ * Read the stored public URL into ${buf} (NUL-terminated).  Return 0, or
+ * -1 if there is none.
+ */
+int state_url_read(const char *dir, char *buf, size_t cap);
+
+#endif
