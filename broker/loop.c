@@ -26,6 +26,15 @@
 
 #define SWEEP_MS 5000
 
+/* Sweep often enough that a ping goes out every ping_s. */
+static uint64_t
+sweep_ms(const struct broker *b)
+{
+	uint64_t ms = (uint64_t)b->cfg.ping_s * 1000;
+
+	return (ms < SWEEP_MS ? ms : SWEEP_MS);
+}
+
 static uint64_t
 monotonic_ms(void)
 {
@@ -257,7 +266,7 @@ broker_timers(struct broker *b)
 	agent_expire_handshakes(b);
 	route_expire(b);
 	if (b->now_ms >= b->next_sweep_ms) {
-		b->next_sweep_ms = b->now_ms + SWEEP_MS;
+		b->next_sweep_ms = b->now_ms + sweep_ms(b);
 		agent_sweep(b);
 		/* `awtrix-broker revoke` commits from another process. */
 		if (db_changed(b->db))
@@ -317,7 +326,7 @@ broker_serve(struct broker_config *cfg)
 	if (broker_setup(b))
 		goto out;
 	b->now_ms = b->started_ms = monotonic_ms();
-	b->next_sweep_ms = b->now_ms + SWEEP_MS;
+	b->next_sweep_ms = b->now_ms + sweep_ms(b);
 	log_info("serving: agents on %s, front on %s", cfg->listen,
 	    cfg->socket_path);
 	while (!b->stop) {

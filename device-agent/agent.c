@@ -267,6 +267,9 @@ control_regenerate(struct agentd *d, int fd)
 		d->old_token[0] = '\0';
 		log_info("token regenerated while offline; the rotation "
 		    "completes at the next connection");
+		/* The owner just acted: try now rather than after backoff. */
+		d->attempt = 0;
+		d->next_connect_ms = d->now_ms;
 		waiter_reply(d, "offline");
 		return;
 	}

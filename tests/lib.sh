@@ -72,3 +72,57 @@ wait_for() {
 
 # grep_count PATTERN FILE: number of matching lines (0 if none).
 grep_count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
+
+# start_broker: a fresh broker key, database and sockets under $T/broker.
+# Sets BROKER_PORT, BROKER_PUB, BROKER_SOCK, BROKER_PID.  Extra environment
+# (AWTRIX_BROKER_*) passes through.
+start_broker() {
+	mkdir -p "$T/broker"
+	[ -f "$T/broker/key" ] || BROKER_PUB=$("$BIN/awtrix-broker" keygen "$T/broker/key")
+	BROKER_PUB=$("$BIN/awtrix-broker" pubkey "$T/broker/key")
+	BROKER_PORT=${BROKER_PORT:-$(free_port)}
+	BROKER_SOCK=$T/broker/broker.sock
+	spawn broker "$BIN/awtrix-broker" serve --key "$T/broker/key" \
+	    --db "$T/broker/state.db" --socket "$BROKER_SOCK" \
+	    --listen "127.0.0.1:$BROKER_PORT" \
+	    --public-url "https://cloud.test/cloud"
+	BROKER_PID=$LASTPID
+	wait_for test -S "$BROKER_SOCK"
+}
+
+# broker_stat FIELD: one number from `awtrix-broker stats`.
+broker_stat() {
+	"$BIN/awtrix-broker" stats --socket "$BROKER_SOCK" |
+	    sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+}
+
+# stat_is FIELD VALUE: for wait_for.
+stat_is() { test "$(broker_stat "$1")" = "$2"; }
+
+# log_count_ge FILE PATTERN N: at least N matching lines.
+log_count_ge() { test "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3"; }
+
+# start_agent NAME TARGET [FLAGS...]: an agent with state in $T/NAME.
+start_agent() {
+	name=$1; target=$2; shift 2
+	spawn "$name" "$BIN/awtrix-agent" --broker "127.0.0.1:$BROKER_PORT" \
+	    --broker-key "$BROKER_PUB" --state "$T/$name" --target "$target" "$@"
+	AGENT_PID=$LASTPID
+}
+
+# agent_connected NAME: the agent says it is connected.
+agent_connected() {
+	grep -q "device registered" "$T/$1.log" 2>/dev/null
+}
+
+# token_of NAME: the agent's current token.
+token_of() { "$BIN/awtrix-token" --state "$T/$1" show; }
+
+# start_fake NAME [FLAGS...]: a fake AWTRIX; sets FAKE_PORT and FAKE_PID.
+start_fake() {
+	name=$1; shift
+	spawn "$name" "$TBIN/fake-awtrix" --port 0 --log "$T/$name.requests" "$@"
+	FAKE_PID=$LASTPID
+	wait_for grep -q '^port ' "$T/$name.out"
+	FAKE_PORT=$(sed -n 's/^port //p' "$T/$name.out" | head -n 1)
+}
