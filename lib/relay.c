@@ -27,6 +27,13 @@ relay_mode_valid(const char *mode, size_t len)
 void
 relay_request_put(struct wire_writer *w, const struct relay_request *req)
 {
+	/* Lengths that do not fit their field must not be truncated, and
+	 * nothing is copied from a length beyond its limit. */
+	if (req->mode_len > RELAY_MODE_MAX || req->query_len > RELAY_QUERY_MAX ||
+	    req->ctype_len > RELAY_CTYPE_MAX || req->body_len > RELAY_BODY_MAX) {
+		w->bad = 1;
+		return;
+	}
 	wire_put_u8(w, req->method);
 	wire_put_u8(w, (uint8_t)req->mode_len);
 	wire_put_bytes(w, req->mode, req->mode_len);
@@ -36,10 +43,6 @@ relay_request_put(struct wire_writer *w, const struct relay_request *req)
 	wire_put_bytes(w, req->ctype, req->ctype_len);
 	wire_put_u32(w, (uint32_t)req->body_len);
 	wire_put_bytes(w, req->body, req->body_len);
-	/* Lengths that do not fit their field must not be truncated. */
-	if (req->mode_len > RELAY_MODE_MAX || req->query_len > RELAY_QUERY_MAX ||
-	    req->ctype_len > RELAY_CTYPE_MAX || req->body_len > RELAY_BODY_MAX)
-		w->bad = 1;
 }
 
 static int
@@ -86,6 +89,10 @@ relay_request_get(struct wire_reader *r, struct relay_request *req)
 void
 relay_answer_put(struct wire_writer *w, const struct relay_answer *ans)
 {
+	if (ans->ctype_len > RELAY_CTYPE_MAX || ans->body_len > RELAY_BODY_MAX) {
+		w->bad = 1;
+		return;
+	}
 	wire_put_u8(w, ans->outcome);
 	wire_put_u16(w, ans->status);
 	wire_put_u16(w, ans->retry_after);
@@ -93,8 +100,6 @@ relay_answer_put(struct wire_writer *w, const struct relay_answer *ans)
 	wire_put_bytes(w, ans->ctype, ans->ctype_len);
 	wire_put_u32(w, (uint32_t)ans->body_len);
 	wire_put_bytes(w, ans->body, ans->body_len);
-	if (ans->ctype_len > RELAY_CTYPE_MAX || ans->body_len > RELAY_BODY_MAX)
-		w->bad = 1;
 }
 
 int

@@ -21,6 +21,15 @@ cleanup() {
 		kill -9 "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	# Under `make SANITIZE=1`, any report in any program's log fails.
+	if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+	    "$T"/*.log >"$T/sanitizer" 2>/dev/null; then
+		for f in $(cat "$T/sanitizer"); do
+			not_ok "sanitizer report in $(basename "$f")"
+			grep -E -A12 'ERROR: |runtime error:' "$f" | head -40 |
+			    sed 's/^/#   /'
+		done
+	fi
 	if [ "${KEEP:-0}" = 1 ]; then echo "# kept $T" >&2; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -126,3 +135,33 @@ start_fake() {
 	wait_for grep -q '^port ' "$T/$name.out"
 	FAKE_PORT=$(sed -n 's/^port //p' "$T/$name.out" | head -n 1)
 }
+
+# cgi METHOD QUERY [BODY [CONTENT_TYPE [AUTHORIZATION]]]: run
+# awtrix-cloud.fcgi as plain CGI against $BROKER_SOCK.  Sets STATUS, and
+# leaves the headers in $T/resp.h and the body in $T/resp.b.
+cgi() {
+	printf '%s' "${3:-}" >"$T/req.body"
+	env -i PATH="$PATH" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD="$1" \
+	    QUERY_STRING="$2" CONTENT_TYPE="${4:-}" \
+	    CONTENT_LENGTH="$(wc -c <"$T/req.body")" \
+	    ${5:+HTTP_AUTHORIZATION="$5"} SCRIPT_NAME=/cloud \
+	    AWTRIX_BROKER_SOCKET="${BROKER_SOCK:-$T/nobroker.sock}" \
+	    ${AWTRIX_TIMEOUT_MS:+AWTRIX_TIMEOUT_MS=$AWTRIX_TIMEOUT_MS} \
+	    "$BIN/awtrix-cloud.fcgi" <"$T/req.body" >"$T/resp" 2>>"$T/cgi.log"
+	sed -n '1,/^\r\{0,1\}$/p' "$T/resp" | tr -d '\r' >"$T/resp.h"
+	sed '1,/^\r\{0,1\}$/d' "$T/resp" >"$T/resp.b"
+	STATUS=$(sed -n 's/^Status: \([0-9]*\).*/\1/p' "$T/resp.h")
+	[ -n "$STATUS" ] || STATUS=200
+}
+
+# is_status CODE [SLUG]: the last cgi answer had this status (and error slug).
+is_status() {
+	[ "$STATUS" = "$1" ] || { echo "# got status $STATUS: $(head -c 200 "$T/resp.b")" >&2; return 1; }
+	[ -z "${2:-}" ] || grep -q "\"error\":\"$2\"" "$T/resp.b"
+}
+
+# header NAME: the value of a header of the last cgi answer.
+header() { sed -n "s/^$1: //Ip" "$T/resp.h" | head -n 1; }
+
+# reached PATTERN: the fake device's request log has a matching line.
+reached() { grep -q -- "$1" "$T/${FAKE:-fake}.requests" 2>/dev/null; }
