@@ -90,6 +90,12 @@ testbin: $(UNIT_BIN) $(TOOL_BIN)
 deps:
 	@scripts/deps build
 
+# The whole relay on this machine (see README); DEMO_ONESHOT=1 for scripts.
+demo:
+	@scripts/deps demo
+	@$(MAKE) --no-print-directory all tests/bin/fake-awtrix
+	@scripts/demo
+
 test:
 	@scripts/deps test
 	@$(MAKE) --no-print-directory all testbin
@@ -98,7 +104,7 @@ test:
 clean:
 	rm -rf $(B) bin tests/bin
 
-.PHONY: all deps test testbin clean
+.PHONY: all deps demo test testbin clean
 .SECONDARY:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
