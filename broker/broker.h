@@ -32,6 +32,9 @@ struct broker_config {
 	const char *listen;		/* HOST:PORT */
 	const char *public_url;		/* may be NULL */
 	gid_t socket_gid;		/* also allowed on the socket */
+	const char *user;		/* drop to this user (needed as root) */
+	uid_t user_uid;
+	gid_t user_gid;
 	int handshake_ms;		/* 5000 */
 	int deadline_ms;		/* 8000 */
 	double rate;			/* requests per second per token: 5 */

@@ -23,6 +23,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "privdrop.h"
 
 #define SWEEP_MS 5000
 
@@ -158,8 +159,9 @@ listen_unix(const struct broker_config *cfg)
 	}
 	umask(old);
 	if (chmod(cfg->socket_path, 0660) ||
-	    (cfg->socket_gid != (gid_t)-1 &&
-	    chown(cfg->socket_path, (uid_t)-1, cfg->socket_gid)) ||
+	    chown(cfg->socket_path, cfg->user ? cfg->user_uid : (uid_t)-1,
+	    cfg->socket_gid != (gid_t)-1 ? cfg->socket_gid :
+	    cfg->user ? cfg->user_gid : (gid_t)-1) ||
 	    listen(fd, 1024))
 		goto fail;
 	return (fd);
@@ -195,10 +197,6 @@ broker_setup(struct broker *b)
 		log_error("key file %s %s", b->cfg.key_path, why);
 		return (-1);
 	}
-	if ((b->db = db_open(b->cfg.db_path, &why)) == NULL) {
-		log_error("database %s: %s", b->cfg.db_path, why);
-		return (-1);
-	}
 	table_init(&b->devices, offsetof(struct agent, device_hash));
 	table_init(&b->tokens, offsetof(struct agent, token_hash));
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -219,10 +217,19 @@ broker_setup(struct broker *b)
 	b->tcp.kind = CONN_LISTEN_TCP;
 	b->unix_sock.kind = CONN_LISTEN_UNIX;
 	b->sig.kind = CONN_SIGNAL;
-	if ((b->sig.fd = setup_signals()) < 0 ||
+	if (priv_check_socket_dir(b->cfg.socket_path) ||
+	    (b->sig.fd = setup_signals()) < 0 ||
 	    (b->tcp.fd = listen_tcp(b->cfg.listen)) < 0 ||
 	    (b->unix_sock.fd = listen_unix(&b->cfg)) < 0)
 		return (-1);
+	/* Sockets bound and key read: nothing more needs root. */
+	if (b->cfg.user != NULL &&
+	    priv_drop(b->cfg.user, b->cfg.user_uid, b->cfg.user_gid))
+		return (-1);
+	if ((b->db = db_open(b->cfg.db_path, &why)) == NULL) {
+		log_error("database %s: %s", b->cfg.db_path, why);
+		return (-1);
+	}
 	if (broker_watch(b, &b->sig, b->sig.fd, EPOLLIN) ||
 	    broker_watch(b, &b->tcp, b->tcp.fd, EPOLLIN) ||
 	    broker_watch(b, &b->unix_sock, b->unix_sock.fd, EPOLLIN))

@@ -1,9 +1,12 @@
 /*
  * awtrix-broker: keygen, pubkey, serve, stats, revoke.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +29,7 @@ usage(FILE *f)
 	    "       awtrix-broker serve --key KEYFILE --db DBFILE --socket PATH"
 	    " --listen HOST:PORT\n"
 	    "                           [--public-url URL] [--socket-group GROUP]"
-	    "\n"
+	    " [--user USER]\n"
 	    "       awtrix-broker stats --socket PATH\n"
 	    "       awtrix-broker revoke --key KEYFILE --db DBFILE TOKEN\n"
 	    "       awtrix-broker --help | --version\n");
@@ -84,7 +87,7 @@ cmd_pubkey(int argc, char **argv)
 
 enum {
 	OPT_KEY = 1, OPT_DB, OPT_SOCKET, OPT_LISTEN, OPT_URL, OPT_GROUP,
-	OPT_HELP
+	OPT_USER, OPT_HELP
 };
 
 static const struct option serve_opts[] = {
@@ -94,6 +97,7 @@ static const struct option serve_opts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "public-url", required_argument, NULL, OPT_URL },
 	{ "socket-group", required_argument, NULL, OPT_GROUP },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -103,6 +107,7 @@ static const struct option serve_opts[] = {
 static int
 parse_opts(int argc, char **argv, struct broker_config *cfg)
 {
+	struct passwd *pw;
 	struct group *gr;
 	int c;
 
@@ -121,6 +126,16 @@ parse_opts(int argc, char **argv, struct broker_config *cfg)
 				return (2);
 			}
 			cfg->socket_gid = gr->gr_gid;
+			break;
+		case OPT_USER:
+			if ((pw = getpwnam(optarg)) == NULL) {
+				fprintf(stderr, "awtrix-broker: --user %s: no "
+				    "such user\n", optarg);
+				return (2);
+			}
+			cfg->user = optarg;
+			cfg->user_uid = pw->pw_uid;
+			cfg->user_gid = pw->pw_gid;
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -187,7 +202,20 @@ cmd_serve(int argc, char **argv)
 		    "--listen"));
 	if (cfg.public_url != NULL && strlen(cfg.public_url) > LINKMSG_URL_MAX)
 		return (bad_usage("--public-url is too long"));
+	if (geteuid() == 0 && cfg.user == NULL) {
+		fprintf(stderr, "awtrix-broker: refusing to serve as root: "
+		    "pass --user USER to drop to an unprivileged user after "
+		    "binding, or start it as that user\n");
+		return (2);
+	}
+	if (cfg.user != NULL && geteuid() != 0 && geteuid() != cfg.user_uid) {
+		fprintf(stderr, "awtrix-broker: --user %s needs root\n",
+		    cfg.user);
+		return (2);
+	}
 	config_from_env(&cfg);
+	/* The database, its journal and our files: owner only. */
+	umask(077);
 	return (broker_serve(&cfg));
 }
 

@@ -82,11 +82,23 @@ wait_for() {
 # grep_count PATTERN FILE: number of matching lines (0 if none).
 grep_count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
 
+# The broker refuses to serve as root: as root, tests run it as a
+# dedicated unprivileged user (created on first use).
+BROKER_USER=()
+if [ "$(id -u)" = 0 ]; then
+	id awtrix-test >/dev/null 2>&1 ||
+	    useradd --system --no-create-home --shell /usr/sbin/nologin \
+	    awtrix-test 2>/dev/null || true
+	BROKER_USER=(--user awtrix-test)
+	chmod 711 "$T"
+fi
+
 # start_broker: a fresh broker key, database and sockets under $T/broker.
 # Sets BROKER_PORT, BROKER_PUB, BROKER_SOCK, BROKER_PID.  Extra environment
 # (AWTRIX_BROKER_*) passes through.
 start_broker() {
 	mkdir -p "$T/broker"
+	[ "$(id -u)" = 0 ] && chown awtrix-test "$T/broker"
 	[ -f "$T/broker/key" ] || BROKER_PUB=$("$BIN/awtrix-broker" keygen "$T/broker/key")
 	BROKER_PUB=$("$BIN/awtrix-broker" pubkey "$T/broker/key")
 	BROKER_PORT=${BROKER_PORT:-$(free_port)}
@@ -94,7 +106,7 @@ start_broker() {
 	spawn broker "$BIN/awtrix-broker" serve --key "$T/broker/key" \
 	    --db "$T/broker/state.db" --socket "$BROKER_SOCK" \
 	    --listen "127.0.0.1:$BROKER_PORT" \
-	    --public-url "https://cloud.test/cloud"
+	    --public-url "https://cloud.test/cloud" "${BROKER_USER[@]}"
 	BROKER_PID=$LASTPID
 	wait_for test -S "$BROKER_SOCK"
 }

@@ -16,23 +16,36 @@ check "pubkey prints the same key" \
 
 serve_fails() {	# serve_fails KEY DB PATTERN
 	out=$("$BIN/awtrix-broker" serve --key "$1" --db "$2" \
-	    --socket "$T/x.sock" --listen 127.0.0.1:0 2>&1)
+	    --socket "$T/x.sock" --listen 127.0.0.1:0 "${BROKER_USER[@]}" 2>&1)
 	[ $? -ne 0 ] && echo "$out" | grep -q "$3"
 }
 check "serve refuses a missing key file" \
-    serve_fails "$T/nokey" "$T/x.db" "does not exist"
+    serve_fails "$T/nokey" "$T/dbs/x.db" "does not exist"
 cp "$T/key1" "$T/key644"; chmod 644 "$T/key644"
 check "serve refuses a group/world-readable key file" \
-    serve_fails "$T/key644" "$T/x.db" "accessible by group or others"
+    serve_fails "$T/key644" "$T/dbs/x.db" "accessible by group or others"
 head -c 50 "$T/key1" >"$T/keyshort"; chmod 600 "$T/keyshort"
 check "serve refuses a key file of the wrong size" \
-    serve_fails "$T/keyshort" "$T/x.db" "wrong size"
-sqlite3 "$T/new.db" "PRAGMA user_version = 99; CREATE TABLE x(y);"
+    serve_fails "$T/keyshort" "$T/dbs/x.db" "wrong size"
+mkdir -p "$T/dbs"
+sqlite3 "$T/dbs/new.db" "PRAGMA user_version = 99; CREATE TABLE x(y);"
+[ "$(id -u)" = 0 ] && chown -R awtrix-test "$T/dbs"
 check "serve refuses a database with a newer schema" \
-    serve_fails "$T/key1" "$T/new.db" "newer than this broker"
-mkdir -p "$T/dir.db"
+    serve_fails "$T/key1" "$T/dbs/new.db" "newer than this broker"
+mkdir -p "$T/dbs/dir.db"
 check "serve refuses a database it cannot open" \
-    serve_fails "$T/key1" "$T/dir.db" "database"
+    serve_fails "$T/key1" "$T/dbs/dir.db" "database"
+if [ "$(id -u)" = 0 ]; then
+	"$BIN/awtrix-broker" serve --key "$T/key1" --db "$T/dbs/x.db" \
+	    --socket "$T/x.sock" --listen 127.0.0.1:0 >"$T/root.out" 2>&1
+	check "as root without --user, serve refuses to start (exit 2)" test $? -eq 2
+	check "...and says why" grep -q "refusing to serve as root" "$T/root.out"
+fi
+mkdir -m 777 "$T/open"
+check "serve refuses a socket directory others may write (no sticky bit)" \
+    sh -c "! '$BIN/awtrix-broker' serve --key '$T/key1' --db '$T/dbs/x.db' \
+    --socket '$T/open/s' --listen 127.0.0.1:0 ${BROKER_USER[*]} 2>'$T/open.err' &&
+    grep -q 'writable by others' '$T/open.err'"
 check "wrong flag prints usage and exits 2" \
     sh -c "'$BIN/awtrix-broker' serve --bogus 2>/dev/null; test \$? -eq 2"
 
@@ -42,6 +55,14 @@ start_broker
 start_agent a http://127.0.0.1:9/api/
 check "agent registers" wait_for agent_connected a
 check "broker counts one device" test "$(broker_stat devices_connected)" = 1
+if [ "$(id -u)" = 0 ]; then
+	check "started as root, the broker serves as its --user (real, effective, saved)" \
+	    test "$(awk '/^Uid:/ {print $2 $3 $4}' /proc/$BROKER_PID/status)" = \
+	    "$(id -u awtrix-test)$(id -u awtrix-test)$(id -u awtrix-test)"
+fi
+check "the database and its journal are 0600" test \
+    "$(stat -c %a "$T/broker/state.db" "$T/broker/state.db-wal" | sort -u)" = 600
+check "the front socket is 0660" test "$(stat -c %a "$BROKER_SOCK")" = 660
 check "state dir is 0700" test "$(stat -c %a "$T/a")" = 700
 check "device.key and token are 0600" test \
     "$(stat -c %a "$T/a/device.key") $(stat -c %a "$T/a/token")" = "600 600"
