@@ -101,10 +101,47 @@ test:
 	@$(MAKE) --no-print-directory all testbin
 	@tests/run
 
+# The request-path and privacy scenarios under valgrind memcheck.
+valgrind-test:
+	@scripts/deps test
+	@$(MAKE) --no-print-directory all testbin
+	@VALGRIND=1 tests/run 30-relay 85-privacy
+
 clean:
 	rm -rf $(B) bin tests/bin
 
-.PHONY: all deps demo test testbin clean
+.PHONY: all deps demo test testbin valgrind-test clean
 .SECONDARY:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the programs (and a copy of
+# awtrix-cloud.fcgi in lib/awtrix-cloud/, the directory the web-server
+# configurations run it from), sql/, those configurations, the systemd units
+# (with @BINDIR@ replaced), the agent's settings (an existing
+# /etc/default/awtrix-agent is kept) and the man pages.  Units go to
+# /lib/systemd/system when PREFIX=/usr, else under PREFIX.
+BINDIR = $(PREFIX)/bin
+DATADIR = $(PREFIX)/share/awtrix-cloud
+MANDIR = $(PREFIX)/share/man
+UNITDIR = $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
+
+install: all
+	for p in $(notdir $(PROGS)); do \
+	    install -D -m 0755 "bin/$$p" "$(DESTDIR)$(BINDIR)/$$p" || exit 1; done
+	install -D -m 0755 bin/awtrix-cloud.fcgi \
+	    "$(DESTDIR)$(PREFIX)/lib/awtrix-cloud/awtrix-cloud.fcgi"
+	for f in sql/* apache/*.conf lighttpd/*.conf; do [ ! -f "$$f" ] || \
+	    install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f" || exit 1; done
+	@mkdir -p $(B)/systemd
+	for u in systemd/*.service systemd/*.socket; do \
+	    sed 's|@BINDIR@|$(BINDIR)|g' "$$u" >"$(B)/$$u" && \
+	    install -D -m 0644 "$(B)/$$u" "$(DESTDIR)$(UNITDIR)/$${u#systemd/}" \
+	    || exit 1; done
+	[ -e "$(DESTDIR)/etc/default/awtrix-agent" ] || install -D -m 0600 \
+	    systemd/awtrix-agent.default "$(DESTDIR)/etc/default/awtrix-agent"
+	for m in man/*.[18]; do \
+	    install -D -m 0644 "$$m" "$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}" \
+	    || exit 1; done
+
+.PHONY: install

@@ -30,6 +30,11 @@ cleanup() {
 			    sed 's/^/#   /'
 		done
 	fi
+	for f in "$T"/valgrind.*.vg; do
+		[ -s "$f" ] || continue
+		not_ok "valgrind report $(basename "$f")"
+		head -40 "$f" | sed 's/^/#   /'
+	done
 	if [ "${KEEP:-0}" = 1 ]; then echo "# kept $T" >&2; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -82,6 +87,15 @@ wait_for() {
 # grep_count PATTERN FILE: number of matching lines (0 if none).
 grep_count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
 
+# VALGRIND=1: run our programs under valgrind memcheck; any error or leak
+# in their reports fails the scenario (checked in cleanup).
+VG=()
+if [ "${VALGRIND:-0}" = 1 ]; then
+	VG=(valgrind -q --vgdb=no --leak-check=full --show-leak-kinds=definite,indirect
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+	    --log-file="$T/valgrind.%p.vg")
+fi
+
 # The broker refuses to serve as root: as root, tests run it as a
 # dedicated unprivileged user (created on first use).
 BROKER_USER=()
@@ -103,7 +117,7 @@ start_broker() {
 	BROKER_PUB=$("$BIN/awtrix-broker" pubkey "$T/broker/key")
 	BROKER_PORT=${BROKER_PORT:-$(free_port)}
 	BROKER_SOCK=$T/broker/broker.sock
-	spawn broker "$BIN/awtrix-broker" serve --key "$T/broker/key" \
+	spawn broker "${VG[@]}" "$BIN/awtrix-broker" serve --key "$T/broker/key" \
 	    --db "$T/broker/state.db" --socket "$BROKER_SOCK" \
 	    --listen "127.0.0.1:$BROKER_PORT" \
 	    --public-url "https://cloud.test/cloud" "${BROKER_USER[@]}"
@@ -126,7 +140,7 @@ log_count_ge() { test "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3"; }
 # start_agent NAME TARGET [FLAGS...]: an agent with state in $T/NAME.
 start_agent() {
 	name=$1; target=$2; shift 2
-	spawn "$name" "$BIN/awtrix-agent" --broker "127.0.0.1:$BROKER_PORT" \
+	spawn "$name" "${VG[@]}" "$BIN/awtrix-agent" --broker "127.0.0.1:$BROKER_PORT" \
 	    --broker-key "$BROKER_PUB" --state "$T/$name" --target "$target" "$@"
 	AGENT_PID=$LASTPID
 }
@@ -159,7 +173,7 @@ cgi() {
 	    ${5:+HTTP_AUTHORIZATION="$5"} SCRIPT_NAME=/cloud \
 	    AWTRIX_BROKER_SOCKET="${BROKER_SOCK:-$T/nobroker.sock}" \
 	    ${AWTRIX_TIMEOUT_MS:+AWTRIX_TIMEOUT_MS=$AWTRIX_TIMEOUT_MS} \
-	    "$BIN/awtrix-cloud.fcgi" <"$T/req.body" >"$T/resp" 2>>"$T/cgi.log"
+	    "${VG[@]}" "$BIN/awtrix-cloud.fcgi" <"$T/req.body" >"$T/resp" 2>>"$T/cgi.log"
 	sed -n '1,/^\r\{0,1\}$/p' "$T/resp" | tr -d '\r' >"$T/resp.h"
 	sed '1,/^\r\{0,1\}$/d' "$T/resp" >"$T/resp.b"
 	STATUS=$(sed -n 's/^Status: \([0-9]*\).*/\1/p' "$T/resp.h")
