@@ -225,6 +225,7 @@ agent_register(struct broker *b, struct agent *a, const uint8_t *payload,
 		return;
 	}
 	link_init(&a->link, a->link.fd, &tx, &rx);
+	link_set_scratch(&a->link, b->rbuf);
 	sodium_memzero(&tx, sizeof(tx));
 	sodium_memzero(&rx, sizeof(rx));
 	hs_free(b, a);
@@ -382,14 +383,21 @@ agent_live(struct broker *b, struct agent *a)
 			route_answer(b, a, m.id, &m.ans);
 			break;
 		case LM_ROTATE:
+			/* agent_rotate may close a: park first. */
+			if (link_park(&a->link)) {
+				agent_close(b, a, a->link.error);
+				return;
+			}
 			agent_rotate(b, a, &m);
-			/* agent_rotate may have closed a; stop reading. */
 			return;
 		default:
 			agent_close(b, a, "unexpected message type");
 			return;
 		}
 	}
+	/* Fairness: leave the rest for the next turn, out of the scratch. */
+	if (link_park(&a->link))
+		agent_close(b, a, a->link.error);
 }
 
 void

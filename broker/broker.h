@@ -153,6 +153,7 @@ struct broker {
 	struct broker_stats stats;
 	int stop;
 	uint8_t msg[LINK_PLAIN_MAX];	/* scratch for one outgoing message */
+	uint8_t rbuf[LINK_FRAME_MAX];	/* every link reads into this first */
 	uint8_t frame[FRONT_FRAME_MAX];	/* scratch for one front frame */
 };
 

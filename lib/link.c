@@ -97,6 +97,37 @@ link_send(struct link *l, const uint8_t *pt, size_t len)
 		l->error = "message too large";
 		return (-1);
 	}
+	if (l->out_len == 0) {
+		/* Nothing queued: seal on the stack and send; queue only
+		 * what the socket does not take. */
+		uint8_t frame[LINK_FRAME_MAX];
+		ssize_t sent;
+
+		n = link_seal(&l->tx, pt, len, frame);
+		if (n < 0) {
+			l->error = "encryption failed";
+			return (-1);
+		}
+		do
+			sent = send(l->fd, frame, (size_t)n, MSG_NOSIGNAL);
+		while (sent < 0 && errno == EINTR);
+		if (sent == n)
+			return (0);
+		if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			l->error = "write failed";
+			return (-1);
+		}
+		if (sent < 0)
+			sent = 0;
+		if ((l->out = malloc((size_t)(n - sent))) == NULL) {
+			l->error = "out of memory";
+			return (-1);
+		}
+		memcpy(l->out, frame + sent, (size_t)(n - sent));
+		l->out_len = l->out_cap = (uint32_t)(n - sent);
+		l->out_off = 0;
+		return (1);
+	}
 	if (l->out_len + need > LINK_OUT_MAX) {
 		l->error = "peer does not read (send queue full)";
 		return (-1);
@@ -136,6 +167,12 @@ link_pending_out(const struct link *l)
 	return (l->out_off < l->out_len);
 }
 
+void
+link_set_scratch(struct link *l, uint8_t *scratch)
+{
+	l->scratch = scratch;
+}
+
 /* Is there one whole frame at in_off?  Check its length first. */
 static int
 link_frame_ready(struct link *l, size_t *flen)
@@ -144,7 +181,7 @@ link_frame_ready(struct link *l, size_t *flen)
 
 	if (have < LINK_HEADER_LEN)
 		return (0);
-	clen = wire_load_u16(l->in + l->in_off);
+	clen = wire_load_u16(l->cur + l->in_off);
 	if (clen < NOISE_TAGLEN || clen > LINK_CIPHER_MAX) {
 		l->error = "bad frame length";
 		return (-1);
@@ -153,6 +190,46 @@ link_frame_ready(struct link *l, size_t *flen)
 		return (0);
 	*flen = LINK_HEADER_LEN + clen;
 	return (1);
+}
+
+/* Keep only the unprocessed bytes, at the front of cur. */
+static void
+link_compact(struct link *l)
+{
+	if (l->in_off > 0) {
+		memmove(l->cur, l->cur + l->in_off, l->in_len - l->in_off);
+		l->in_len -= l->in_off;
+		l->in_off = 0;
+	}
+}
+
+int
+link_park(struct link *l)
+{
+	if (l->cur == NULL || l->cur != l->scratch)
+		return (0);
+	link_compact(l);
+	if (l->in_len == 0) {
+		l->cur = NULL;
+		return (0);
+	}
+	if (l->in == NULL && (l->in = malloc(LINK_FRAME_MAX)) == NULL) {
+		l->error = "out of memory";
+		return (-1);
+	}
+	memcpy(l->in, l->scratch, l->in_len);
+	l->cur = l->in;
+	return (0);
+}
+
+/* Nothing buffered: release the buffers. */
+static void
+link_idle(struct link *l)
+{
+	l->cur = NULL;
+	l->in_len = l->in_off = 0;
+	free(l->in);
+	l->in = NULL;
 }
 
 int
@@ -164,12 +241,12 @@ link_recv(struct link *l, const uint8_t **pt, size_t *len)
 	int rc;
 
 	for (;;) {
-		if (l->in != NULL) {
+		if (l->cur != NULL) {
 			rc = link_frame_ready(l, &flen);
 			if (rc < 0)
 				return (-1);
 			if (rc == 1) {
-				if (link_open(&l->rx, l->in + l->in_off, flen,
+				if (link_open(&l->rx, l->cur + l->in_off, flen,
 				    &p, &plen)) {
 					l->error = "frame failed to decrypt";
 					return (-1);
@@ -179,25 +256,26 @@ link_recv(struct link *l, const uint8_t **pt, size_t *len)
 				*len = plen;
 				return (1);
 			}
-			/* Keep only the partial frame, at the front. */
-			if (l->in_off > 0) {
-				memmove(l->in, l->in + l->in_off,
-				    l->in_len - l->in_off);
-				l->in_len -= l->in_off;
-				l->in_off = 0;
+			link_compact(l);
+		} else {
+			l->cur = l->in != NULL ? l->in : l->scratch;
+			if (l->cur == NULL) {
+				if ((l->in = malloc(LINK_FRAME_MAX)) == NULL) {
+					l->error = "out of memory";
+					return (-1);
+				}
+				l->cur = l->in;
 			}
-		} else if ((l->in = malloc(LINK_FRAME_MAX)) == NULL) {
-			l->error = "out of memory";
-			return (-1);
+			l->in_len = l->in_off = 0;
 		}
-		n = read(l->fd, l->in + l->in_len, LINK_FRAME_MAX - l->in_len);
+		n = read(l->fd, l->cur + l->in_len, LINK_FRAME_MAX - l->in_len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (l->in_len == 0) {
-				free(l->in);
-				l->in = NULL;
-			}
+			if (l->in_len == 0)
+				link_idle(l);
+			else if (link_park(l))
+				return (-1);
 			return (0);
 		}
 		if (n == 0) {
@@ -219,9 +297,7 @@ link_close(struct link *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
-	free(l->in);
-	l->in = NULL;
-	l->in_len = l->in_off = 0;
+	link_idle(l);
 	link_drop_out(l);
 	sodium_memzero(&l->tx, sizeof(l->tx));
 	sodium_memzero(&l->rx, sizeof(l->rx));

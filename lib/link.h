@@ -32,8 +32,10 @@
 struct link {
 	int fd;
 	struct noise_cipher tx, rx;
-	uint8_t *in;		/* LINK_FRAME_MAX bytes, or NULL when empty */
-	uint32_t in_len;	/* bytes buffered */
+	uint8_t *in;		/* own LINK_FRAME_MAX buffer, or NULL */
+	uint8_t *scratch;	/* the loop's shared LINK_FRAME_MAX buffer */
+	uint8_t *cur;		/* in or scratch while bytes are buffered */
+	uint32_t in_len;	/* bytes buffered in cur */
 	uint32_t in_off;	/* start of the first unprocessed frame */
 	uint8_t *out;		/* queued frames, or NULL when all sent */
 	uint32_t out_len, out_off, out_cap;
@@ -47,6 +49,22 @@ struct link {
  */
 void link_init(struct link *l, int fd, const struct noise_cipher *tx,
     const struct noise_cipher *rx);
+
+/**
+ * link_set_scratch(l, scratch):
+ * Let ${l} read into ${scratch} (LINK_FRAME_MAX bytes, shared by every
+ * link of one event loop) and allocate its own buffer only for a frame
+ * that is still incomplete when the socket runs dry.  The caller must call
+ * link_park before another link uses the scratch.
+ */
+void link_set_scratch(struct link *l, uint8_t *scratch);
+
+/**
+ * link_park(l):
+ * Move bytes that ${l} still holds in the shared scratch into its own
+ * buffer.  Return 0, or -1 if memory ran out (${l->error}).
+ */
+int link_park(struct link *l);
 
 /**
  * link_seal(tx, pt, len, frame):
