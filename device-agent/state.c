@@ -29,7 +29,9 @@ state_dir(const char *dir, char *err, size_t errlen)
 		    strerror(errno));
 		return (-1);
 	}
-	if (lstat(dir, &st) || !S_ISDIR(st.st_mode)) {
+	/* stat, not lstat: systemd's StateDirectory= with DynamicUser= is a
+	 * symbolic link to private/; files inside are opened O_NOFOLLOW. */
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s is not a directory", dir);
 		return (-1);
 	}

@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -9,12 +10,15 @@
 /* Set once at start-up, before any event loop runs. */
 static const char *log_progname = "awtrix";
 static int log_debug_on;
+static int log_stamp;		/* add a timestamp: not a tty, not journald */
 
 void
 log_init(const char *progname)
 {
 	log_progname = progname;
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	/* journald stamps every line itself (it sets JOURNAL_STREAM). */
+	log_stamp = !isatty(STDERR_FILENO) && getenv("JOURNAL_STREAM") == NULL;
 }
 
 void
@@ -30,7 +34,7 @@ log_vline(const char *level, const char *fmt, va_list ap)
 	struct timespec ts;
 	struct tm tm;
 
-	if (!isatty(STDERR_FILENO) && clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
+	if (log_stamp && clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
 	    gmtime_r(&ts.tv_sec, &tm) != NULL)
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ ", &tm);
 	flockfile(stderr);
