@@ -89,5 +89,10 @@ main(int argc, char **argv)
 		}
 	}
 	printf("opened %d closed %d refused %d\n", opened, closed, refused);
+	fflush(stdout);
+	for (i = 0; i < n; i++)
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
+	free(pfd);
 	return (0);
 }
