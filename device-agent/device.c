@@ -37,6 +37,8 @@ struct device {
 	struct queued cur;		/* the call in progress */
 	int busy;
 	int forget;			/* discard cur's answer */
+	int stalled;			/* a call timed out: device maybe busy */
+	int probing;			/* cur is a probe, not a request */
 	struct curl_slist *headers;
 	uint8_t *resp;			/* RELAY_BODY_MAX */
 	size_t resp_len;
@@ -255,6 +257,14 @@ device_finish(struct device *dev, CURLcode rc)
 
 	curl_multi_remove_handle(dev->multi, dev->easy);
 	dev->busy = 0;
+	if (dev->probing) {
+		/* Whatever the probe got, the device is no longer busy with
+		 * the request that timed out. */
+		dev->probing = 0;
+		dev->stalled = 0;
+		dev->forget = 0;
+		return;
+	}
 	memset(&ans, 0, sizeof(ans));
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(dev->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -277,6 +287,10 @@ device_finish(struct device *dev, CURLcode rc)
 		curl_easy_getinfo(dev->easy, CURLINFO_CONNECT_TIME_T,
 		    &connect_ok);
 		ans.outcome = connect_ok > 0 ? RELAY_TIMEOUT : RELAY_UNREACHABLE;
+		/* The device serves one client at a time and may still be
+		 * working on this request: a request sent now would wait in
+		 * its backlog and run late.  Probe first (device_step). */
+		dev->stalled = (ans.outcome == RELAY_TIMEOUT);
 	} else {
 		if (dev->resp_overflow)
 			log_warn("device answer larger than %d bytes: dropped",
@@ -293,6 +307,25 @@ device_finish(struct device *dev, CURLcode rc)
 	dev->cur.body = NULL;
 }
 
+/* A harmless GET that returns when the device has finished whatever it
+ * was doing; queued requests wait (and expire) meanwhile. */
+static void
+device_probe(struct device *dev, uint64_t now_ms)
+{
+	struct queued *q = &dev->cur;
+
+	memset(q, 0, sizeof(*q));
+	snprintf(q->url, sizeof(q->url), "%sstats", dev->cfg.target);
+	snprintf(q->ctype, sizeof(q->ctype), "application/json");
+	q->method = RELAY_GET;
+	q->deadline_ms = now_ms + DEVICE_PROBE_TIMEOUT_MS;
+	dev->probing = 1;
+	if (device_start(dev, now_ms)) {
+		dev->probing = 0;
+		dev->stalled = 0;
+	}
+}
+
 void
 device_step(struct device *dev, uint64_t now_ms)
 {
@@ -303,6 +336,10 @@ device_step(struct device *dev, uint64_t now_ms)
 	while ((msg = curl_multi_info_read(dev->multi, &left)) != NULL)
 		if (msg->msg == CURLMSG_DONE && msg->easy_handle == dev->easy)
 			device_finish(dev, msg->data.result);
+	if (!dev->busy && dev->stalled) {
+		device_probe(dev, now_ms);
+		return;
+	}
 	while (!dev->busy && dev->count > 0) {
 		q = &dev->q[dev->head];
 		dev->head = (dev->head + 1) % DEVICE_QUEUE_MAX;
@@ -332,7 +369,7 @@ device_forget(struct device *dev)
 		dev->head = (dev->head + 1) % DEVICE_QUEUE_MAX;
 		dev->count--;
 	}
-	if (dev->busy)
+	if (dev->busy && !dev->probing)
 		dev->forget = 1;
 }
 

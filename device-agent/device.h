@@ -18,6 +18,7 @@
 
 #define DEVICE_QUEUE_MAX 16
 #define DEVICE_CONNECT_TIMEOUT_MS 3000
+#define DEVICE_PROBE_TIMEOUT_MS 30000
 
 struct device_config {
 	const char *target;		/* URL prefix the mode is appended to */

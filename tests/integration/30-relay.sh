@@ -123,6 +123,20 @@ check "slow device: 504 device_timeout" is_status 504 device_timeout
 check "...answered at the deadline, not after the device" \
     test $(( (t1 - t0) / 1000000 )) -lt 2400
 check "the late answer is dropped and counted" wait_for stat_is late_answers 1
+sleep 1
+n0=$(wc -l <"$T/slow.requests")
+qpids=""
+for i in 1 2 3; do
+	(T=$T/q$i; mkdir -p "$T"; cgi POST "mode=notify&token=$TOKEN" "{\"text\":\"queued $i\"}" application/json; echo "$STATUS" >"$T/status") &
+	qpids="$qpids $!"
+	sleep 0.1
+done
+wait $qpids
+check "three requests behind a slow device: all answered 504" test \
+    "$(cat "$T"/q*/status | sort -u)" = 504
+sleep 3
+check "one at a time, and queued requests past their deadline never reach the device" \
+    test $(( $(wc -l <"$T/slow.requests") - n0 )) = 1
 
 # --- flood: 429 -----------------------------------------------------------------------
 stop "$BROKER_PID" >/dev/null
