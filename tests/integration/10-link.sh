@@ -63,6 +63,16 @@ fi
 check "the database and its journal are 0600" test \
     "$(stat -c %a "$T/broker/state.db" "$T/broker/state.db-wal" | sort -u)" = 600
 check "the front socket is 0660" test "$(stat -c %a "$BROKER_SOCK")" = 660
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	# Open the file permissions on purpose: SO_PEERCRED must still refuse.
+	chmod 666 "$BROKER_SOCK"; chmod 755 "$T/broker"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    "$BIN/awtrix-broker" stats --socket "$BROKER_SOCK" >/dev/null 2>&1
+	check "SO_PEERCRED: a peer of another uid/gid is refused" \
+	    wait_for stat_is front_refused 1
+	check "...with a log line" grep -q "peer uid/gid not allowed" "$T/broker.log"
+	chmod 660 "$BROKER_SOCK"
+fi
 check "state dir is 0700" test "$(stat -c %a "$T/a")" = 700
 check "device.key and token are 0600" test \
     "$(stat -c %a "$T/a/device.key") $(stat -c %a "$T/a/token")" = "600 600"
