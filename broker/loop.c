@@ -23,6 +23,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "net.h"
 #include "privdrop.h"
 
 #define SWEEP_MS 5000
@@ -34,15 +35,6 @@ sweep_ms(const struct broker *b)
 	uint64_t ms = (uint64_t)b->cfg.ping_s * 1000;
 
 	return (ms < SWEEP_MS ? ms : SWEEP_MS);
-}
-
-static uint64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
 uint32_t
@@ -79,32 +71,18 @@ listen_tcp(const char *spec)
 {
 	struct addrinfo hints, *res = NULL;
 	char host[256];
-	const char *colon, *h;
-	size_t hlen;
+	const char *port;
 	int fd = -1, on = 1, rc;
 
-	colon = strrchr(spec, ':');
-	if (colon == NULL || colon[1] == '\0') {
+	if (net_split_hostport(spec, host, sizeof(host), &port)) {
 		log_error("--listen %s: expected HOST:PORT", spec);
 		return (-1);
 	}
-	h = spec;
-	hlen = (size_t)(colon - spec);
-	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	if (hlen == 0 || hlen >= sizeof(host)) {
-		log_error("--listen %s: bad host", spec);
-		return (-1);
-	}
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
 		log_error("--listen %s: %s", spec, gai_strerror(rc));
 		return (-1);
 	}
@@ -332,7 +310,7 @@ broker_serve(struct broker_config *cfg)
 	b->tcp.fd = b->unix_sock.fd = b->sig.fd = b->epfd = -1;
 	if (broker_setup(b))
 		goto out;
-	b->now_ms = b->started_ms = monotonic_ms();
+	b->now_ms = b->started_ms = net_now_ms();
 	b->next_sweep_ms = b->now_ms + sweep_ms(b);
 	log_info("serving: agents on %s, front on %s", cfg->listen,
 	    cfg->socket_path);
@@ -342,7 +320,7 @@ broker_serve(struct broker_config *cfg)
 			log_error("epoll_wait: %s", strerror(errno));
 			goto out;
 		}
-		b->now_ms = monotonic_ms();
+		b->now_ms = net_now_ms();
 		for (i = 0; i < n; i++) {
 			c = ev[i].data.ptr;
 			switch (c->kind) {

@@ -175,37 +175,30 @@ route_answer(struct broker *b, struct agent *a, uint32_t id,
 	front_reply(b, fd, gen, fid, ans);
 }
 
+/* Give up on ${p}: its caller gets 504 (it may or may not have reached
+ * the device). */
+static void
+pending_timeout(struct broker *b, struct pending *p)
+{
+	int fd = p->front_fd;
+	uint32_t gen = p->front_gen, fid = p->front_id;
+
+	pending_release(b, p);
+	route_reply_outcome(b, fd, gen, fid, RELAY_TIMEOUT, 0);
+}
+
 void
 route_agent_gone(struct broker *b, struct agent *a)
 {
-	struct pending *p;
-	int fd;
-	uint32_t gen, fid;
-
-	/* The request may or may not have reached the device: 504. */
-	while ((p = a->pending) != NULL) {
-		fd = p->front_fd;
-		gen = p->front_gen;
-		fid = p->front_id;
-		pending_release(b, p);
-		route_reply_outcome(b, fd, gen, fid, RELAY_TIMEOUT, 0);
-	}
+	while (a->pending != NULL)
+		pending_timeout(b, a->pending);
 }
 
 void
 route_expire(struct broker *b)
 {
-	struct pending *p;
-	int fd;
-	uint32_t gen, fid;
-
-	while ((p = b->pend_head) != NULL && p->deadline_ms <= b->now_ms) {
-		fd = p->front_fd;
-		gen = p->front_gen;
-		fid = p->front_id;
-		pending_release(b, p);
-		route_reply_outcome(b, fd, gen, fid, RELAY_TIMEOUT, 0);
-	}
+	while (b->pend_head != NULL && b->pend_head->deadline_ms <= b->now_ms)
+		pending_timeout(b, b->pend_head);
 }
 
 uint64_t

@@ -24,6 +24,7 @@
 #include "link_client.h"
 #include "linkmsg.h"
 #include "log.h"
+#include "net.h"
 #include "state.h"
 
 #define BACKOFF_BASE_MS 1000
@@ -55,15 +56,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	agent_stop = 1;
-}
-
-static uint64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
 uint64_t
@@ -163,7 +155,7 @@ agent_connect(struct agentd *d)
 		log_warn("cannot store the public URL in %s", d->st.dir);
 	return;
 retry:
-	d->next_connect_ms = monotonic_ms() + agent_backoff_ms(d->attempt++,
+	d->next_connect_ms = net_now_ms() + agent_backoff_ms(d->attempt++,
 	    randombytes_uniform(1000000) / 1e6);
 }
 
@@ -389,7 +381,7 @@ agent_run(const struct agent_config *cfg)
 
 	log_info("started; state in %s", cfg->state_dir);
 	while (!agent_stop) {
-		d->now_ms = monotonic_ms();
+		d->now_ms = net_now_ms();
 		agent_timers(d);
 		n = 0;
 		extra[n].fd = d->ctl_fd;
@@ -406,7 +398,7 @@ agent_run(const struct agent_config *cfg)
 			log_error("curl_multi_poll failed");
 			goto out;
 		}
-		d->now_ms = monotonic_ms();
+		d->now_ms = net_now_ms();
 		if (extra[0].revents)
 			control_accept(d);
 		if (d->connected && n > 1 && extra[1].revents) {

@@ -16,15 +16,7 @@
 
 #include "link_client.h"
 #include "linkmsg.h"
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
-}
+#include "net.h"
 
 static int
 wait_fd(int fd, short events, uint64_t deadline)
@@ -36,7 +28,7 @@ wait_fd(int fd, short events, uint64_t deadline)
 	pfd.fd = fd;
 	pfd.events = events;
 	for (;;) {
-		now = now_ms();
+		now = net_now_ms();
 		if (now >= deadline) {
 			errno = ETIMEDOUT;
 			return (-1);
@@ -54,29 +46,19 @@ connect_to(const char *spec, uint64_t deadline, const char **why)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char host[256];
-	const char *colon, *h;
-	size_t hlen;
+	const char *port;
 	socklen_t elen;
 	int fd = -1, err;
 
-	colon = strrchr(spec, ':');
-	h = spec;
-	hlen = colon ? (size_t)(colon - spec) : 0;
-	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	if (colon == NULL || hlen == 0 || hlen >= sizeof(host)) {
+	if (net_split_hostport(spec, host, sizeof(host), &port)) {
 		*why = "bad --broker (HOST:PORT)";
 		return (-1);
 	}
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
-	if (getaddrinfo(host, colon + 1, &hints, &res) != 0) {
+	if (getaddrinfo(host, port, &hints, &res) != 0) {
 		*why = "cannot resolve the broker's host name";
 		return (-1);
 	}
@@ -148,7 +130,7 @@ link_client_connect(struct link *l, const char *broker,
     const char token[TOKEN_LEN], int timeout_ms, int *result, char *url,
     size_t url_cap, const char **why)
 {
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = net_now_ms() + (uint64_t)timeout_ms;
 	struct noise_xk hs;
 	struct noise_cipher tx, rx;
 	struct linkmsg m;
