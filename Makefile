@@ -145,3 +145,4 @@ install: all
 	    || exit 1; done
 
 .PHONY: install
+include tests/fuzz/fuzz.mk

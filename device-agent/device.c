@@ -248,6 +248,17 @@ device_start(struct device *dev, uint64_t now_ms)
 	return (0);
 }
 
+/* A Content-Type the broker accepts (relay_answer_get): 0x20..0x7e only.
+ * curl hands out the header value as it came: tabs, bytes >= 0x80. */
+static int
+header_printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return (0);
+	return (1);
+}
+
 static void
 device_finish(struct device *dev, CURLcode rc)
 {
@@ -271,7 +282,8 @@ device_finish(struct device *dev, CURLcode rc)
 		curl_easy_getinfo(dev->easy, CURLINFO_CONTENT_TYPE, &ctype);
 		ans.outcome = RELAY_DEVICE;
 		ans.status = (uint16_t)status;
-		if (ctype != NULL && strlen(ctype) <= RELAY_CTYPE_MAX) {
+		if (ctype != NULL && strlen(ctype) <= RELAY_CTYPE_MAX &&
+		    header_printable(ctype)) {
 			ans.ctype = ctype;
 			ans.ctype_len = strlen(ctype);
 		}

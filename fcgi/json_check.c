@@ -103,6 +103,41 @@ json_check_number(const uint8_t *body, size_t len, size_t i)
 }
 
 /*
+ * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF) starting at body[i], or 0.
+ * json-c only checks the bit patterns of lead and continuation bytes.
+ */
+static size_t
+json_check_utf8(const uint8_t *body, size_t len, size_t i)
+{
+	uint8_t c = body[i], lo = 0x80, hi = 0xbf;
+	size_t n, k;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return (0);
+	if (len - i < n || body[i + 1] < lo || body[i + 1] > hi)
+		return (0);
+	for (k = 2; k < n; k++)
+		if (body[i + k] < 0x80 || body[i + k] > 0xbf)
+			return (0);
+	return (n);
+}
+
+/*
  * The tokens of RFC 8259, checked before json-c sees the text, because
  * json-c lets through even with JSON_TOKENER_STRICT: single-quoted keys,
  * control characters inside strings, NaN, Infinity and "1.".  json-c then
@@ -123,6 +158,11 @@ json_check_lexical(const uint8_t *body, size_t len)
 					return (0);
 				if (body[i] == '\\')
 					i++;
+				else if (body[i] >= 0x80) {
+					if ((n = json_check_utf8(body, len, i)) == 0)
+						return (0);
+					i += n - 1;
+				}
 			}
 			if (i >= len)
 				return (0);
