@@ -112,13 +112,28 @@ front_flush(struct broker *b, struct front *f)
 	return (0);
 }
 
-/* Queue ${len} bytes and try to send them. */
+/* Send ${len} bytes, queueing what the socket does not take: with nothing
+ * queued (the usual case) there is no copy and no allocation. */
 static int
 front_write(struct broker *b, struct front *f, const uint8_t *p, size_t len)
 {
 	size_t cap;
+	ssize_t n = 0;
 	uint8_t *q;
 
+	if (f->out_len == 0) {
+		do
+			n = send(f->fd, p, len, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)len)
+			return (0);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return (-1);
+		if (n < 0)
+			n = 0;
+		p += n;
+		len -= (size_t)n;
+	}
 	if (f->out_len + len > FRONT_OUT_MAX)
 		return (-1);
 	if (f->out_len + len > f->out_cap) {
@@ -132,8 +147,7 @@ front_write(struct broker *b, struct front *f, const uint8_t *p, size_t len)
 	}
 	memcpy(f->out + f->out_len, p, len);
 	f->out_len += (uint32_t)len;
-	if (f->out_off == 0 && f->out_len == len)
-		return (front_flush(b, f));
+	broker_watch(b, (struct conn *)f, f->fd, EPOLLIN | EPOLLOUT);
 	return (0);
 }
 
