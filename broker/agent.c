@@ -14,6 +14,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +83,7 @@ void
 agent_accept(struct broker *b)
 {
 	struct agent *a;
-	int fd, i;
+	int fd, i, one = 1;
 
 	for (i = 0; i < 64; i++) {
 		if (b->handshakes >= (unsigned)b->cfg.max_handshakes)
@@ -122,7 +125,11 @@ agent_accept(struct broker *b)
 			b->hs_head = a;
 		b->hs_tail = a;
 		b->handshakes++;
-		if (broker_watch(b, (struct conn *)a, fd, EPOLLIN)) {
+		/* Nagle would hold back a second frame behind the first. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+		a->events = EPOLLIN | EPOLLRDHUP;
+		if (broker_watch(b, (struct conn *)a, fd, a->events)) {
 			agent_close(b, a, NULL);
 			return;
 		}
@@ -160,7 +167,8 @@ agent_send(struct broker *b, struct agent *a, const uint8_t *msg, size_t len)
 	}
 	a->last_tx_s = broker_now_s(b);
 	if (rc == 1)
-		broker_watch(b, (struct conn *)a, a->link.fd, EPOLLIN | EPOLLOUT);
+		broker_rewatch(b, (struct conn *)a, a->link.fd, &a->events,
+		    EPOLLIN | EPOLLRDHUP | EPOLLOUT);
 	return (0);
 }
 
@@ -298,6 +306,8 @@ agent_handshake(struct broker *b, struct agent *a)
 		}
 		a->hs->have = 0;
 		a->state = AGENT_MSG3;
+		/* Message 3 cannot be there yet: wait for epoll. */
+		return;
 	}
 	if ((rc = hs_read(a, MSG3_LEN)) <= 0) {
 		if (rc < 0)
@@ -416,7 +426,8 @@ agent_event(struct broker *b, struct agent *a, uint32_t events)
 				agent_close(b, a, NULL);
 				return;
 			}
-			broker_watch(b, (struct conn *)a, a->link.fd, EPOLLIN);
+			broker_rewatch(b, (struct conn *)a, a->link.fd,
+			    &a->events, EPOLLIN | EPOLLRDHUP);
 		}
 	}
 	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
@@ -424,6 +435,12 @@ agent_event(struct broker *b, struct agent *a, uint32_t events)
 	switch (a->state) {
 	case AGENT_MSG1:
 	case AGENT_MSG3:
+		/* A peer that already hung up (an agent that gave up while
+		 * queued in the backlog) is not worth three X25519. */
+		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+			agent_close(b, a, "peer left during handshake");
+			break;
+		}
 		agent_handshake(b, a);
 		break;
 	case AGENT_LIVE:

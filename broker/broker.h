@@ -82,6 +82,7 @@ struct agent {
 	uint8_t state;			/* enum agent_state */
 	uint8_t in_tables;
 	uint8_t inflight;
+	uint32_t events;		/* what epoll reports now */
 	uint32_t next_id;
 	struct link link;		/* link.fd is the socket */
 	uint8_t token_hash[TOKEN_HASH_LEN];
@@ -98,6 +99,7 @@ struct front {
 	uint8_t kind;			/* CONN_FRONT */
 	int fd;
 	uint32_t gen;
+	uint32_t events;		/* what epoll reports now */
 	uint8_t *in;			/* FRONT_FRAME_MAX */
 	uint32_t in_len;
 	uint8_t *out;
@@ -160,6 +162,8 @@ struct broker {
 /* loop.c */
 int broker_serve(struct broker_config *cfg);
 int broker_watch(struct broker *b, struct conn *c, int fd, uint32_t events);
+void broker_rewatch(struct broker *b, struct conn *c, int fd,
+    uint32_t *cur, uint32_t events);
 void broker_unwatch(struct broker *b, int fd);
 uint32_t broker_now_s(const struct broker *b);
 

@@ -69,7 +69,8 @@ front_accept(struct broker *b)
 		f->gen = ++b->front_gen;
 		b->fronts[fd] = f;
 		b->nfronts++;
-		if (broker_watch(b, (struct conn *)f, fd, EPOLLIN))
+		f->events = EPOLLIN;
+		if (broker_watch(b, (struct conn *)f, fd, f->events))
 			front_close(b, f);
 	}
 }
@@ -97,7 +98,7 @@ front_flush(struct broker *b, struct front *f)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			broker_watch(b, (struct conn *)f, f->fd,
+			broker_rewatch(b, (struct conn *)f, f->fd, &f->events,
 			    EPOLLIN | EPOLLOUT);
 			return (0);
 		}
@@ -108,7 +109,7 @@ front_flush(struct broker *b, struct front *f)
 	free(f->out);
 	f->out = NULL;
 	f->out_len = f->out_off = f->out_cap = 0;
-	broker_watch(b, (struct conn *)f, f->fd, EPOLLIN);
+	broker_rewatch(b, (struct conn *)f, f->fd, &f->events, EPOLLIN);
 	return (0);
 }
 
@@ -147,7 +148,8 @@ front_write(struct broker *b, struct front *f, const uint8_t *p, size_t len)
 	}
 	memcpy(f->out + f->out_len, p, len);
 	f->out_len += (uint32_t)len;
-	broker_watch(b, (struct conn *)f, f->fd, EPOLLIN | EPOLLOUT);
+	broker_rewatch(b, (struct conn *)f, f->fd, &f->events,
+	    EPOLLIN | EPOLLOUT);
 	return (0);
 }
 

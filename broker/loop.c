@@ -59,6 +59,25 @@ broker_watch(struct broker *b, struct conn *c, int fd, uint32_t events)
 	return (-1);
 }
 
+/* Change what epoll reports for ${fd}, with a system call only when it
+ * changes (${cur} remembers it). */
+void
+broker_rewatch(struct broker *b, struct conn *c, int fd, uint32_t *cur,
+    uint32_t events)
+{
+	struct epoll_event ev;
+
+	if (*cur == events)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = c;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_MOD, fd, &ev))
+		log_error("%s: epoll_ctl: %s", __func__, strerror(errno));
+	else
+		*cur = events;
+}
+
 void
 broker_unwatch(struct broker *b, int fd)
 {
@@ -86,11 +105,13 @@ listen_tcp(const char *spec)
 		log_error("--listen %s: %s", spec, gai_strerror(rc));
 		return (-1);
 	}
+	/* The backlog holds a reconnection storm while handshakes are
+	 * capped; the kernel caps it at net.core.somaxconn. */
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 4096)) {
+	    bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 65535)) {
 		log_error("--listen %s: %s", spec, strerror(errno));
 		if (fd >= 0)
 			close(fd);

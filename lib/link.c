@@ -268,7 +268,15 @@ link_recv(struct link *l, const uint8_t **pt, size_t *len)
 			}
 			l->in_len = l->in_off = 0;
 		}
-		n = read(l->fd, l->cur + l->in_len, LINK_FRAME_MAX - l->in_len);
+		/* A short read emptied the socket: do not ask again for an
+		 * EAGAIN (epoll is level-triggered and will tell us). */
+		if (l->drained) {
+			l->drained = 0;
+			n = -1;
+			errno = EAGAIN;
+		} else
+			n = read(l->fd, l->cur + l->in_len,
+			    LINK_FRAME_MAX - l->in_len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -287,6 +295,7 @@ link_recv(struct link *l, const uint8_t **pt, size_t *len)
 			l->error = "read failed";
 			return (-1);
 		}
+		l->drained = ((size_t)n < LINK_FRAME_MAX - l->in_len);
 		l->in_len += (uint32_t)n;
 	}
 }

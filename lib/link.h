@@ -37,6 +37,7 @@ struct link {
 	uint8_t *cur;		/* in or scratch while bytes are buffered */
 	uint32_t in_len;	/* bytes buffered in cur */
 	uint32_t in_off;	/* start of the first unprocessed frame */
+	uint8_t drained;	/* the last read came short: the socket is empty */
 	uint8_t *out;		/* queued frames, or NULL when all sent */
 	uint32_t out_len, out_off, out_cap;
 	const char *error;	/* why the link failed (static string) */

@@ -4,6 +4,9 @@
  */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -137,10 +140,12 @@ link_client_connect(struct link *l, const char *broker,
 	uint8_t reg[LINKMSG_REGISTER_LEN], msg[128], pl[16];
 	const uint8_t *p;
 	size_t len, plen;
-	int fd, rc;
+	int fd, rc, one = 1;
 
 	if ((fd = connect_to(broker, deadline, why)) < 0)
 		return (-1);
+	/* Whole frames only: Nagle would hold back a second one. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (noise_xk_init(&hs, 1, (const uint8_t *)LINK_PROLOGUE,
 	    strlen(LINK_PROLOGUE), key->sk, key->pk, broker_pk))
 		goto fail;
