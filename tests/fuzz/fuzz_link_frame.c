@@ -312,7 +312,8 @@ turn(struct peer *p, const uint8_t *data, size_t size, const uint8_t *ref,
 		/* The socket ran dry: an idle link holds no buffer. */
 		FUZZ_CHECK(p->l.in_len != 0 || (p->l.in == NULL &&
 		    p->l.cur == NULL));
-		FUZZ_CHECK(p->wfd >= 0);	/* else: end of file */
+		/* After a short read link_recv does not read again, so an
+		 * end of file shows at the next turn, as under epoll. */
 	} else
 		FUZZ_CHECK(link_park(&p->l) == 0);
 	/* Nothing of ours may stay in the shared buffer. */
