@@ -107,10 +107,17 @@ valgrind-test:
 	@$(MAKE) --no-print-directory all testbin
 	@VALGRIND=1 tests/run 30-relay 85-privacy
 
+# Every broker benchmark on loopback (bench/run.sh, under 15 min): writes
+# bench/results.md, bench/results-raw.txt and bench/*.png.  End to end
+# through lighttpd and Apache: bench/e2e.sh.
+bench: all testbin
+	@scripts/deps bench
+	@bench/run.sh
+
 clean:
 	rm -rf $(B) bin tests/bin
 
-.PHONY: all deps demo test testbin valgrind-test clean
+.PHONY: all deps demo test testbin valgrind-test bench clean
 .SECONDARY:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
