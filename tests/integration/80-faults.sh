@@ -125,3 +125,30 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$T/full" && mount -t tmpfs -o size=1m tmpfs "
 else
 	ok "# SKIP disk full: needs root to mount a small tmpfs"
 fi
+
+# --- 2,000 agents reconnecting at once after a broker kill -9 ----------------
+# bench/loadagents plays 2,000 real agents (own keys and tokens, the agent's
+# own backoff and jitter).
+cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/lib" -o "$T/loadagents" \
+    "$ROOT/bench/loadagents.c" "$ROOT/build/libawtrix.a" -lsodium 2>"$T/cc.log"
+pkill -f "$T/broker" 2>/dev/null; sleep 0.2
+rm -f "$BROKER_SOCK"
+unset AWTRIX_BROKER_HANDSHAKE_MS
+start_broker
+spawn storm "$T/loadagents" --broker "127.0.0.1:$BROKER_PORT" \
+    --broker-key "$BROKER_PUB" --concurrency 128 --rounds 1 \
+    --round-timeout 60 reconnect 2000
+check "2,000 agents connected" wait_for grep -q "ARMED round=1 " "$T/storm.out"
+kill -9 "$BROKER_PID"
+sleep 0.5
+rm -f "$BROKER_SOCK"
+start_broker
+i=0
+until grep -q "BACK round=1 \|INCOMPLETE" "$T/storm.out" || [ $i -gt 600 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+line=$(grep "BACK round=1 " "$T/storm.out" | tail -n 1)
+secs=$(echo "$line" | sed -n 's/.* secs=\([0-9.]*\).*/\1/p')
+echo "# 2,000 agents back after kill -9 and restart: ${secs:-never} s ($line)"
+check "2,000 agents all back after a broker kill -9 (${secs:-never} s)" test -n "$secs"
+check "the broker counts them" wait_for stat_is devices_connected 2001
