@@ -135,7 +135,7 @@ main_on_term(int sig)
 }
 
 /*
- * Serve FastCGI requests until SIGTERM.  SIGTERM is blocked while a request
+ * Serve FastCGI requests until SIGTERM (or SIGUSR1).  They are blocked while a request
  * is served, so that it never interrupts one: it is taken (and ends the
  * loop) only while waiting for the next request.
  */
@@ -148,20 +148,25 @@ main_fastcgi(struct serve *s)
 	struct io io = { &req, s->cfg.timeout_ms };
 	int rc;
 
+	if (FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&req, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_error("%s: cannot initialise FastCGI", __func__);
+		return (1);
+	}
+	/* After FCGX_Init, which installs its own SIGUSR1 handler: that one
+	 * only marks a shutdown pending, and Accept then fails with EINTR
+	 * for ever.  SIGUSR1 (multiwatch's default) means SIGTERM here. */
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGUSR1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = main_on_term;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0;	/* no SA_RESTART: accept() must return */
 	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGUSR1, &sa, NULL) == -1 ||
 	    sigprocmask(SIG_BLOCK, &term, NULL) == -1) {
 		log_error("%s: signals: %s", __func__, strerror(errno));
-		return (1);
-	}
-	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&req, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_error("%s: cannot initialise FastCGI", __func__);
 		return (1);
 	}
 	for (;;) {

@@ -1,0 +1,350 @@
+# Goal: the shipped lighttpd/awtrix-cloud.conf, under a real lighttpd that
+# starts the real awtrix-cloud.fcgi (several processes) in front of the real
+# broker, agents and fake AWTRIX: every answer a client can get through it,
+# concurrency, a broker restart that heals without restarting lighttpd,
+# SIGTERM to busy FastCGI processes, the external-socket variant, and logs
+# that hold no token and no query string.
+. "$(dirname "$0")/../lib.sh"
+
+LIGHTTPD=$(command -v lighttpd || echo /usr/sbin/lighttpd)
+SPAWN_FCGI=$(command -v spawn-fcgi || echo /usr/bin/spawn-fcgi)
+if [ ! -x "$LIGHTTPD" ] || [ ! -x "$SPAWN_FCGI" ]; then
+	not_ok "lighttpd and spawn-fcgi are installed (scripts/deps test)"
+	exit 1
+fi
+
+# --- the relay behind it ------------------------------------------------------
+# The rate limit is not under test here (30-relay.sh has it).
+export AWTRIX_BROKER_RATE=100000 AWTRIX_BROKER_BURST=100000
+# lighttpd and its FastCGI processes drop to www-data when started as root:
+# they must reach the program and the broker socket like in production
+# (--socket-group), and nothing else.
+if [ "$(id -u)" = 0 ]; then
+	WEBUSER=www-data WEBGROUP=www-data
+else
+	WEBUSER=$(id -un) WEBGROUP=$(id -gn)
+fi
+chmod 711 "$T"
+mkdir -p "$T/prog"
+cp "$BIN/awtrix-cloud.fcgi" "$T/prog/awtrix-cloud.fcgi"
+chmod 755 "$T/prog" "$T/prog/awtrix-cloud.fcgi"
+PROG=$T/prog/awtrix-cloud.fcgi
+
+# start_web_broker: start_broker of tests/lib.sh (as its unprivileged user
+# when root) plus --socket-group, as in production.
+start_web_broker() {
+	mkdir -p "$T/broker"
+	[ "$(id -u)" = 0 ] && chown awtrix-test "$T/broker"
+	[ -f "$T/broker/key" ] || "$BIN/awtrix-broker" keygen "$T/broker/key" >/dev/null
+	BROKER_PUB=$("$BIN/awtrix-broker" pubkey "$T/broker/key")
+	BROKER_PORT=${BROKER_PORT:-$(free_port)}
+	BROKER_SOCK=$T/broker/broker.sock
+	spawn broker "${VG[@]}" "$BIN/awtrix-broker" serve --key "$T/broker/key" \
+	    --db "$T/broker/state.db" --socket "$BROKER_SOCK" \
+	    --socket-group "$WEBGROUP" --listen "127.0.0.1:$BROKER_PORT" \
+	    --public-url "https://cloud.test/cloud" "${BROKER_USER[@]}"
+	BROKER_PID=$LASTPID
+	wait_for test -S "$BROKER_SOCK"
+}
+
+start_fake slowfake --delay-ms 3000
+SLOW_PORT=$FAKE_PORT
+start_fake fake
+start_web_broker
+start_agent a "http://127.0.0.1:$FAKE_PORT/api/"
+start_agent s "http://127.0.0.1:$SLOW_PORT/api/"
+wait_for stat_is devices_connected 2
+TOKEN=$(token_of a)
+SLOW_TOKEN=$(token_of s)
+UNKNOWN=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+NOTIFY='{"text":"New mail from Alice","color":"#00FF00","duration":10}'
+
+# --- helpers --------------------------------------------------------------------
+# req ARGS...: one curl request; STATUS, headers in $T/r.h, body in $T/r.b.
+req() {
+	STATUS=$(curl -sS -o "$T/r.b" -D "$T/r.hr" -w '%{http_code}' \
+	    --max-time 30 "$@" 2>>"$T/curl.err") || STATUS=000
+	tr -d '\r' <"$T/r.hr" >"$T/r.h"
+}
+# is STATUS [SLUG]: the last answer had this status (and JSON error slug).
+is() {
+	[ "$STATUS" = "$1" ] || {
+		echo "# got $STATUS: $(head -c 200 "$T/r.b")" >&2; return 1; }
+	[ -z "${2:-}" ] || grep -q "\"error\":\"$2\"" "$T/r.b"
+}
+hdr() { sed -n "s/^$1: //Ip" "$T/r.h" | head -n 1; }
+is_json() { hdr Content-Type | grep -q '^application/json'; }
+allow_ok() { grep -qi '^Allow: GET, POST$' "$T/r.h"; }
+# device_lines: how many requests the fake AWTRIX got so far.
+device_lines() { wc -l <"$T/fake.requests"; }
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# our_fcgi: the PIDs of this scenario's FastCGI processes (our own copy).
+our_fcgi() { pgrep -f "^$PROG" || true; }
+fcgi_count_ge() { test "$(our_fcgi | wc -l)" -ge "$1"; }
+no_fcgi_left() { test -z "$(our_fcgi)"; }
+# lines_are N FILES...: the files hold N lines in all.
+lines_are() { n=$1; shift; test "$(cat "$@" 2>/dev/null | wc -l)" = "$n"; }
+# raw PORT: send stdin as it is, answer (until the server closes) to
+# $T/raw.resp; raw_body: what came after the head.
+raw() {
+	exec 6<>"/dev/tcp/127.0.0.1/$1"
+	cat >&6
+	timeout 20 cat <&6 >"$T/raw.resp"
+	exec 6<&-
+}
+raw_body() { sed '1,/^\r\{0,1\}$/d' "$T/raw.resp"; }
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+# --- lighttpd with the shipped configuration -------------------------------------
+L=$T/lighttpd
+mkdir -p "$L/www" "$L/run" "$L/acme/.well-known/acme-challenge"
+echo challenge-answer >"$L/acme/.well-known/acme-challenge/t0ken"
+: >"$T/lighttpd-error.log"
+[ "$(id -u)" = 0 ] && chown "$WEBUSER:$WEBGROUP" "$L" "$L/run" "$T/lighttpd-error.log"
+PORT=$(free_port)
+PORT80=$(free_port)
+URL=http://127.0.0.1:$PORT/cloud
+
+# The same directives as shipped; only paths and ports change, TLS is left
+# out (no certificate in a test), and the port that stands for :80 is
+# matched by socket instead of scheme since the test speaks plain HTTP on
+# both.
+gen_conf() {
+	sed -e "s|^var.awtrix_program .*|var.awtrix_program  = \"$PROG\"|" \
+	    -e "s|^var.awtrix_broker .*|var.awtrix_broker   = \"$BROKER_SOCK\"|" \
+	    -e "s|^var.awtrix_fcgi_dir .*|var.awtrix_fcgi_dir = \"$L/run\"|" \
+	    -e "s|^var.awtrix_log_dir .*|var.awtrix_log_dir  = \"$L\"|" \
+	    -e "s|^var.awtrix_acme_root .*|var.awtrix_acme_root = \"$L/acme\"|" \
+	    -e '/^ssl\./d' -e '/use-ipv6.pl/d' \
+	    -e 's/ssl.engine = "enable"/ssl.engine = "disable"/' \
+	    -e "s|\"0.0.0.0:443\"|\"127.0.0.1:$PORT\"|" \
+	    -e "s|^\$HTTP\[\"scheme\"\] == \"http\"|\$SERVER[\"socket\"] == \"127.0.0.1:$PORT80\"|" \
+	    "$ROOT/lighttpd/awtrix-cloud.conf"
+}
+gen_conf >"$L/awtrix-cloud.conf"
+# What Debian's /etc/lighttpd/lighttpd.conf provides around it.
+cat >"$L/lighttpd.conf" <<EOF
+server.modules = ( "mod_indexfile", "mod_access", "mod_alias", "mod_redirect" )
+server.document-root = "$L/www"
+server.bind = "127.0.0.1"
+server.port = $PORT
+server.errorlog = "$T/lighttpd-error.log"
+server.pid-file = "$L/lighttpd.pid"
+server.username = "$WEBUSER"
+server.groupname = "$WEBGROUP"
+index-file.names = ( "index.html" )
+include "$L/awtrix-cloud.conf"
+server.modules += ( "mod_staticfile" )
+EOF
+
+check "the shipped configuration passes lighttpd -tt" \
+    "$LIGHTTPD" -tt -f "$L/lighttpd.conf"
+spawn lighttpd "$LIGHTTPD" -D -f "$L/lighttpd.conf"
+LIGHTTPD_PID=$LASTPID
+wait_for listening "$PORT"
+wait_for listening "$PORT80"
+check "lighttpd starts max-procs (4) FastCGI processes" wait_for fcgi_count_ge 4
+check "...running as $WEBUSER" \
+    sh -c "ps -o user= -p \"\$(pgrep -f '^$PROG' | head -n 1)\" | grep -qx '$WEBUSER'"
+
+# A slow client, started now and judged at the end: headers and part of a
+# body, then nothing.  lighttpd must cut it (server.max-read-idle) and the
+# program must never run it.
+SLOWBODY_T0=$(date +%s%N)
+(
+	exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+	printf 'POST /cloud?mode=notify HTTP/1.1\r\nHost: cloud.test\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"text":"slowloris' "$TOKEN" >&5
+	timeout 40 cat <&5 >"$T/slowbody.resp"
+	echo $(( ($(date +%s%N) - SLOWBODY_T0) / 1000000 )) >"$T/slowbody.ms"
+) &
+SLOWBODY_PID=$!
+
+# --- the requests of the HTTP contract -------------------------------------------
+req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
+    "$URL?mode=notify&token=$TOKEN"
+check "notify through lighttpd: 200" is 200
+check "...the device's body" test "$(cat "$T/r.b")" = OK
+check "...reached the fake AWTRIX with the JSON body" \
+    reached "POST /api/notify ctype=application/json auth=no len=${#NOTIFY} body=$NOTIFY"
+
+req "$URL?mode=stats&token=$TOKEN"
+check "GET stats: 200 with the device's JSON" is 200
+check "...its body" grep -q '"version":"0.98"' "$T/r.b"
+check "...as application/json" is_json
+
+req -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    --data-binary '{"text":"bearer via lighttpd"}' "$URL?mode=notify"
+check "token in Authorization: Bearer reaches the program: 200" is 200
+check "...and the device" reached 'body={"text":"bearer via lighttpd"}'
+
+req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
+    "$URL?mode=notify&token=$UNKNOWN"
+check "unknown token: 404 device_offline" is 404 device_offline
+check "...JSON" is_json
+
+n=$(device_lines)
+head -c 17000 /dev/zero | tr '\0' a | sed 's/^/{"text":"/; s/$/"}/' >"$T/17k.json"
+req -X POST -H 'Content-Type: application/json' --data-binary @"$T/17k.json" \
+    "$URL?mode=notify&token=$TOKEN"
+check "body over AWTRIX_MAX_BODY (17 kB): 413 body_too_large from the program" \
+    is 413 body_too_large
+check "...JSON" is_json
+head -c 100000 /dev/zero | tr '\0' a | sed 's/^/{"text":"/; s/$/"}/' >"$T/100k.json"
+req -X POST -H 'Content-Type: application/json' --data-binary @"$T/100k.json" \
+    "$URL?mode=notify&token=$TOKEN"
+check "body over server.max-request-size (100 kB): 413 from lighttpd" is 413
+req -X POST -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+    --data-binary @"$T/100k.json" "$URL?mode=notify&token=$TOKEN"
+check "...chunked, no Content-Length: 413 too" is 413
+check "no oversized body reached the device" test "$(device_lines)" = "$n"
+
+for m in PUT DELETE PATCH OPTIONS TRACE; do
+	req -X "$m" "$URL?mode=stats&token=$TOKEN"
+	check "$m: 405 method_not_allowed from the program" is 405 method_not_allowed
+	check "...with Allow: GET, POST" allow_ok
+done
+req -I "$URL?mode=stats&token=$TOKEN"
+check "HEAD reaches the program as HEAD: 405" is 405
+check "...with Allow: GET, POST" allow_ok
+printf 'HEAD /cloud?mode=stats&token=%s HTTP/1.1\r\nHost: cloud.test\r\nConnection: close\r\n\r\n' \
+    "$TOKEN" | raw "$PORT"
+check "...and no body on the wire" test -z "$(raw_body)"
+req -X FOO "$URL?mode=stats&token=$TOKEN"
+check "a method lighttpd does not know: 501 from lighttpd" is 501
+check "no HEAD/OPTIONS/PUT/... reached the device" test "$(device_lines)" = "$n"
+
+for p in /cloud/anything-else /cloud/ /cloudx; do
+	req "http://127.0.0.1:$PORT$p?mode=notify&token=$TOKEN"
+	check "GET $p: 404, not the program" is 404
+done
+req "http://127.0.0.1:$PORT/?mode=notify&token=$TOKEN"
+check "GET /: 403 (no index, no listing), not the program" is 403
+check "...and nothing reached the device" test "$(device_lines)" = "$n"
+
+req "http://127.0.0.1:$PORT80/cloud?mode=stats&token=$TOKEN"
+check "plain HTTP: 301 to https" is 301
+check "...same path and query" test "$(hdr Location)" = \
+    "https://127.0.0.1:$PORT80/cloud?mode=stats&token=$TOKEN"
+req "http://127.0.0.1:$PORT80/.well-known/acme-challenge/t0ken"
+check "plain HTTP: Let's Encrypt's challenge is served (certbot --webroot)" \
+    sh -c "[ $STATUS = 200 ] && grep -q challenge-answer '$T/r.b'"
+
+# --- several processes ------------------------------------------------------------
+t0=$(date +%s%N)
+curl -s -o "$T/slowreq.b" -w '%{http_code}' --max-time 30 -X POST \
+    -H 'Content-Type: application/json' --data-binary '{"text":"slow"}' \
+    "$URL?mode=notify&token=$SLOW_TOKEN" >"$T/slowreq.status" &
+SLOWREQ=$!
+sleep 0.3
+req "$URL?mode=stats&token=$TOKEN"
+fast_ms=$(ms_since "$t0")
+[ -s "$T/slowreq.status" ] && slow_pending=no || slow_pending=yes
+check "a request is answered while another waits for a slow device" is 200
+check "...while the slow one is still pending ($fast_ms ms; the device takes 3000)" \
+    test "$slow_pending" = yes
+wait "$SLOWREQ"
+check "...and the slow one gets its 200" test "$(cat "$T/slowreq.status")" = 200
+
+for i in 1 2 3 4 5 6 7 8; do
+	curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 -X POST \
+	    -H 'Content-Type: application/json' --data-binary "{\"text\":\"c$i\"}" \
+	    "$URL?mode=notify&token=$TOKEN" >"$T/conc.$i" &
+done
+wait_for lines_are 8 "$T"/conc.*
+check "8 concurrent notifies: all 200" test "$(grep -c '^200$' "$T"/conc.* | \
+    awk -F: '{s += $2} END {print s}')" = 8
+check "...all 8 reached the device" \
+    test "$(grep -c 'body={"text":"c[1-8]"}' "$T/fake.requests")" = 8
+
+# --- a broker restart heals without restarting lighttpd --------------------------------
+stop "$BROKER_PID" >/dev/null
+req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"x"}' \
+    "$URL?mode=notify&token=$TOKEN"
+check "broker down: 503 relay_unavailable" is 503 relay_unavailable
+check "...with Retry-After" test -n "$(hdr Retry-After)"
+start_web_broker
+i=0
+while ! stat_is devices_connected 2 && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+check "the agents reconnect to the new broker" stat_is devices_connected 2
+rm -f "$T"/conc.*
+for i in 1 2 3 4 5 6 7 8; do
+	curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 -X POST \
+	    -H 'Content-Type: application/json' --data-binary "{\"text\":\"r$i\"}" \
+	    "$URL?mode=notify&token=$TOKEN" >"$T/conc.$i" &
+done
+wait_for lines_are 8 "$T"/conc.*
+ok200=$(cat "$T"/conc.* | grep -c '^200$')
+check "after the restart every process reconnects: 8 concurrent notifies, $ok200 x 200" \
+    test "$ok200" = 8
+req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"healed"}' \
+    "$URL?mode=notify&token=$TOKEN"
+check "...and a sequential one: 200" is 200
+check "lighttpd itself was not restarted" kill -0 "$LIGHTTPD_PID"
+
+# --- SIGTERM to the FastCGI processes while one is busy --------------------------------
+before=$(our_fcgi | tr '\n' ' ')
+curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X POST \
+    -H 'Content-Type: application/json' --data-binary '{"text":"term"}' \
+    "$URL?mode=notify&token=$SLOW_TOKEN" >"$T/termreq.status" &
+TERMREQ=$!
+sleep 0.5
+kill -TERM $before 2>/dev/null
+wait "$TERMREQ"
+check "SIGTERM to every FastCGI process: the busy one still answers 200" \
+    test "$(cat "$T/termreq.status")" = 200
+gone() { for p in $before; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+check "...and every one of them exits" wait_for gone
+req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"respawned"}' \
+    "$URL?mode=notify&token=$TOKEN"
+check "lighttpd starts new ones: the next notify gets 200" is 200
+
+# --- the slow client ---------------------------------------------------------------------
+wait "$SLOWBODY_PID"
+check "a client that stalls mid-body is cut by lighttpd (after $(cat "$T/slowbody.ms") ms)" \
+    test "$(cat "$T/slowbody.ms")" -lt 30000
+echo "# lighttpd's answer to it: '$(head -n 1 "$T/slowbody.resp" | tr -d '\r')'"
+check "...and never reaches the device" sh -c "! grep -q slowloris '$T/fake.requests'"
+
+# --- the external-socket variant (commented in the shipped file) ------------------------
+stop "$LIGHTTPD_PID" >/dev/null
+check "lighttpd stops its FastCGI processes when it stops" \
+    wait_for no_fcgi_left
+sp=""
+[ "$(id -u)" = 0 ] && sp="-u $WEBUSER -g $WEBGROUP -U $WEBUSER -G $WEBGROUP"
+# shellcheck disable=SC2086
+AWTRIX_BROKER_SOCKET=$BROKER_SOCK "$SPAWN_FCGI" -s "$L/run/fcgi.sock" -M 0660 \
+    $sp -F 2 -- "$PROG" >"$T/spawn-fcgi.out" 2>>"$T/spawn-fcgi.log"
+PIDS="$PIDS $(sed -n 's/.*PID: *\([0-9]*\).*/\1/p' "$T/spawn-fcgi.out" | tr '\n' ' ')"
+gen_conf | sed -e '/^\tfastcgi.server = /,/^\t)))/d' \
+    -e '/^\t#fastcgi.server = /,/^\t#)))/s/^\t#/\t/' \
+    -e "s|\"/run/awtrix-cloud/fcgi.sock\"|\"$L/run/fcgi.sock\"|" >"$L/awtrix-cloud.conf"
+check "the external-socket variant passes lighttpd -tt" \
+    "$LIGHTTPD" -tt -f "$L/lighttpd.conf"
+spawn lighttpd "$LIGHTTPD" -D -f "$L/lighttpd.conf"
+LIGHTTPD_PID=$LASTPID
+wait_for listening "$PORT"
+req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"external"}' \
+    "$URL?mode=notify&token=$TOKEN"
+check "external socket (spawn-fcgi): notify 200" is 200
+check "...reached the device" reached 'body={"text":"external"}'
+req -X PUT "$URL?mode=notify&token=$TOKEN"
+check "...PUT: 405 with Allow" sh -c "[ $STATUS = 405 ] && grep -qi '^Allow: GET, POST$' '$T/r.h'"
+stop "$LIGHTTPD_PID" >/dev/null
+for p in $(sed -n 's/.*PID: *\([0-9]*\).*/\1/p' "$T/spawn-fcgi.out"); do kill "$p"; done
+check "every FastCGI process is gone" wait_for no_fcgi_left
+
+# --- the logs: no token, no query string ----------------------------------------------
+# lighttpd has flushed its access log on exit.
+check "the access log has the requests (\"POST /cloud HTTP/1.1\" 200)" \
+    grep -q '"POST /cloud HTTP/1.1" 200 ' "$L/access.log"
+# not_in FILE LABEL STRING: FILE does not contain STRING.
+not_in() { check "$(basename "$1") holds no $2" sh -c "! grep -qF -- '$3' '$1'"; }
+for f in "$L/access.log" "$T/lighttpd-error.log"; do
+	not_in "$f" "token" "$TOKEN"
+	not_in "$f" "token of the slow device" "$SLOW_TOKEN"
+	not_in "$f" "unknown token" "$UNKNOWN"
+	not_in "$f" "'token='" "token="
+	not_in "$f" "'mode='" "mode="
+	not_in "$f" "'Bearer'" "Bearer"
+	not_in "$f" "'?' (no query string at all)" "?"
+done
