@@ -85,7 +85,12 @@ tests/bin/%: tests/fake-awtrix/%.c
 	@mkdir -p tests/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-testbin: $(UNIT_BIN) $(TOOL_BIN)
+# The benchmarks' agent load tool also plays 2,000 agents in a fault test.
+tests/bin/loadagents: bench/loadagents.c bench/benchlib.h $(LIB)
+	@mkdir -p tests/bin
+	$(CC) $(CFLAGS) -D_GNU_SOURCE $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS_SODIUM)
+
+testbin: $(UNIT_BIN) $(TOOL_BIN) tests/bin/loadagents
 
 deps:
 	@scripts/deps build

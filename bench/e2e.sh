@@ -29,6 +29,10 @@ ROOT=$PWD
 SECS=${E2E_SECS:-10}
 CONNS=${E2E_CONNS:-1 16 64}
 PROCS=${E2E_PROCS:-4}
+# Devices (agent + fake AWTRIX each): the agent sends one request at a time
+# to its device, as the clock demands, so one device bounds the relay at
+# one device round trip; wrk spreads the requests over the tokens.
+DEVICES=${E2E_DEVICES:-16}
 SERVERS=${E2E_SERVERS:-lighttpd apache-proxy-fcgi apache-fcgid}
 OUT=$ROOT/bench/e2e-results.md
 MODS=/usr/lib/apache2/modules
@@ -103,10 +107,7 @@ cp bin/awtrix-cloud.fcgi "$T/relay/awtrix-cloud.fcgi"
 cp tests/bin/trivial-fcgi "$T/floor/awtrix-cloud.fcgi"
 chmod 755 "$T/relay" "$T/floor" "$T"/*/awtrix-cloud.fcgi
 
-# --- the relay: fake AWTRIX, broker, agent ------------------------------------------
-bg fake tests/bin/fake-awtrix --port 0
-wait_until 10 grep -q '^port ' "$T/fake.out" || { echo "e2e: fake-awtrix did not start" >&2; exit 1; }
-FAKE_PORT=$(sed -n 's/^port //p' "$T/fake.out" | head -n 1)
+# --- the relay: fake AWTRIX clocks, broker, agents ---------------------------------
 mkdir -p "$T/broker"
 [ "$(id -u)" = 0 ] && chown awtrix-test "$T/broker"
 BROKER_PUB=$(bin/awtrix-broker keygen "$T/broker/key")
@@ -117,11 +118,23 @@ AWTRIX_BROKER_RATE=1000000 AWTRIX_BROKER_BURST=1000000 \
     --socket "$BROKER_SOCK" --socket-group "$WEBGROUP" \
     --listen "127.0.0.1:$BROKER_PORT" "${BROKER_USER[@]}"
 wait_until 10 test -S "$BROKER_SOCK" || { echo "e2e: broker did not start" >&2; exit 1; }
-bg agent bin/awtrix-agent --broker "127.0.0.1:$BROKER_PORT" --broker-key "$BROKER_PUB" \
-    --state "$T/agent" --target "http://127.0.0.1:$FAKE_PORT/api/"
-wait_until 20 grep -q "device registered" "$T/agent.log" ||
-    { echo "e2e: the agent did not register" >&2; exit 1; }
-TOKEN=$(bin/awtrix-token --state "$T/agent" show)
+TOKENS=""
+for d in $(seq "$DEVICES"); do
+	bg "fake$d" tests/bin/fake-awtrix --port 0
+	wait_until 10 grep -q '^port ' "$T/fake$d.out" ||
+	    { echo "e2e: fake-awtrix did not start" >&2; exit 1; }
+	FAKE_PORT=$(sed -n 's/^port //p' "$T/fake$d.out" | head -n 1)
+	bg "agent$d" bin/awtrix-agent --broker "127.0.0.1:$BROKER_PORT" \
+	    --broker-key "$BROKER_PUB" --state "$T/agent$d" \
+	    --target "http://127.0.0.1:$FAKE_PORT/api/"
+done
+for d in $(seq "$DEVICES"); do
+	wait_until 20 grep -q "device registered" "$T/agent$d.log" ||
+	    { echo "e2e: agent $d did not register" >&2; exit 1; }
+	TOKENS="$TOKENS $(bin/awtrix-token --state "$T/agent$d" show)"
+done
+TOKEN=${TOKENS# }
+TOKEN=${TOKEN%% *}	# the first device's, for the warm-up request
 
 # --- the web servers, configured from the shipped files -------------------------------
 # start_server SERVER BACKEND: sets PORT and SERVER_PID (and FCGI_PIDS for
@@ -239,9 +252,10 @@ stop_server() {
 # line "server backend conns rps avg p50 p90 p99 errors" to $T/rows.
 measure() {
 	thr=$(( $3 < 2 ? 1 : 2 ))
-	$WRK_CPU wrk -t"$thr" -c"$3" -d2s -s bench/notify.lua "$URL" >/dev/null 2>&1
+	$WRK_CPU wrk -t"$thr" -c"$3" -d2s -s bench/notify.lua "$URL" -- $TOKENS \
+	    >/dev/null 2>&1
 	$WRK_CPU wrk -t"$thr" -c"$3" -d"${SECS}s" --latency --timeout 15s \
-	    -s bench/notify.lua "$URL" >"$T/wrk.out" 2>&1
+	    -s bench/notify.lua "$URL" -- $TOKENS >"$T/wrk.out" 2>&1
 	awk -v srv="$1" -v be="$2" -v c="$3" '
 	function ms(v) {
 		if (v ~ /us$/) return sprintf("%.2f", v / 1000)
@@ -326,11 +340,11 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo
 	echo "Notes:"
 	echo
-	echo "- Every relay request goes to one token, i.e. one device, as an IFTTT applet"
-	echo "  does. The agent sends one request at a time per device (design 5: the"
-	echo "  clock serves one client at a time), each over a new TCP connection to"
-	echo "  the fake clock, so the relay rows are bound by that one device's round"
-	echo "  trip more than by the web server."
+	echo "- The relay requests go round-robin to $DEVICES tokens, i.e. $DEVICES devices (an agent"
+	echo "  and a fake clock each), as many owners' applets would. The agent sends"
+	echo "  one request at a time per device (design 5: the clock serves one client"
+	echo "  at a time), each over a new TCP connection to the fake clock, so with"
+	echo "  E2E_DEVICES=1 the relay is bound by that one device's round trip."
 	echo "- mod_fcgid keeps requests beyond its process count inside Apache and"
 	echo "  retries about once a second: that is the tail latency of apache-fcgid"
 	echo "  at 16 and 64 connections with $PROCS processes. mod_proxy_fcgi leaves them"

@@ -599,7 +599,7 @@ usage(void)
 	    "  --round-timeout S      give up a round after S s (default 60)\n"
 	    "  --broker-pid PID       report the broker's CPU time\n"
 	    "  --backoff-base MS      experiment: backoff base (agent: 1000)\n"
-	    "  --hs-timeout MS        experiment: handshake deadline (agent: 5000)\n");
+	    "  --hs-timeout MS        experiment: handshake deadline (agent: 10000)\n");
 	exit(2);
 }
 
@@ -636,7 +636,7 @@ parse_args(int argc, char **argv)
 	opt.secs = 4;
 	opt.rounds = 3;
 	opt.round_timeout_s = 60;
-	opt.hs_timeout_ms = 5000;	/* device-agent/main.c handshake_ms */
+	opt.hs_timeout_ms = 10000;	/* device-agent/main.c handshake_ms */
 	opt.backoff_base_ms = BACKOFF_BASE_MS;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {

@@ -129,13 +129,11 @@ fi
 # --- 2,000 agents reconnecting at once after a broker kill -9 ----------------
 # bench/loadagents plays 2,000 real agents (own keys and tokens, the agent's
 # own backoff and jitter).
-cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/lib" -o "$T/loadagents" \
-    "$ROOT/bench/loadagents.c" "$ROOT/build/libawtrix.a" -lsodium 2>"$T/cc.log"
 pkill -f "$T/broker" 2>/dev/null; sleep 0.2
 rm -f "$BROKER_SOCK"
 unset AWTRIX_BROKER_HANDSHAKE_MS
 start_broker
-spawn storm "$T/loadagents" --broker "127.0.0.1:$BROKER_PORT" \
+spawn storm "$TBIN/loadagents" --broker "127.0.0.1:$BROKER_PORT" \
     --broker-key "$BROKER_PUB" --concurrency 128 --rounds 1 \
     --round-timeout 60 reconnect 2000
 check "2,000 agents connected" wait_for grep -q "ARMED round=1 " "$T/storm.out"
