@@ -63,13 +63,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-SERVER_CPU="" WRK_CPU=""
-if [ "$(nproc)" -ge 2 ]; then SERVER_CPU="taskset -c 0" WRK_CPU="taskset -c 1"; fi
+# The cloud side (web server, FastCGI programs, broker) on CPU 0; the
+# clients (wrk) and, by default, the owners' side (agents and fake clocks,
+# which in real life run in the owners' LANs) on CPU 1.  E2E_DEVICE_CPU=0
+# puts the owners' side on CPU 0 too.
+SERVER_CPU="" WRK_CPU="" DEVICE_CPU=""
+if [ "$(nproc)" -ge 2 ]; then
+	SERVER_CPU="taskset -c 0" WRK_CPU="taskset -c 1"
+	DEVICE_CPU="taskset -c ${E2E_DEVICE_CPU:-1}"
+fi
 
 # bg NAME CMD...: start in the background on the server CPU; log in $T.
 bg() {
 	name=$1; shift
-	$SERVER_CPU "$@" >"$T/$name.out" 2>"$T/$name.log" &
+	cpu=$SERVER_CPU
+	case "$name" in fake*|agent*) cpu=$DEVICE_CPU ;; esac
+	$cpu "$@" >"$T/$name.out" 2>"$T/$name.log" &
 	LASTPID=$!
 	PIDS="$PIDS $LASTPID"
 }
@@ -314,7 +323,7 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo "**floor**: the same server and configuration with the same number of"
 	echo "FastCGI processes ($PROCS) running \`bench/trivial-fcgi.c\` (reads the body,"
 	echo "answers 200 \"OK\")."
-	[ -n "$SERVER_CPU" ] && echo "Everything but wrk ran on CPU 0, wrk on CPU 1 (taskset)."
+	[ -n "$SERVER_CPU" ] && echo "The cloud side (web server, FastCGI processes, broker) ran on CPU 0; wrk and the owners' side (the $DEVICES agents and fake clocks, which live in the owners' LANs) on CPU ${E2E_DEVICE_CPU:-1} (taskset)."
 	echo "The broker ran with AWTRIX_BROKER_RATE/BURST raised, since the per-token"
 	echo "limit (5/s, burst 30) would answer 429 to a load test. Latencies in ms;"
 	echo "errors = non-2xx answers + socket errors."
