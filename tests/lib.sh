@@ -107,9 +107,10 @@ if [ "$(id -u)" = 0 ]; then
 	chmod 711 "$T"
 fi
 
-# start_broker: a fresh broker key, database and sockets under $T/broker.
-# Sets BROKER_PORT, BROKER_PUB, BROKER_SOCK, BROKER_PID.  Extra environment
-# (AWTRIX_BROKER_*) passes through.
+# start_broker [FLAGS...]: a fresh broker key, database and sockets under
+# $T/broker, with extra serve FLAGS.  Sets BROKER_PORT, BROKER_PUB,
+# BROKER_SOCK, BROKER_PID.  Extra environment (AWTRIX_BROKER_*) passes
+# through.
 start_broker() {
 	mkdir -p "$T/broker"
 	[ "$(id -u)" = 0 ] && chown awtrix-test "$T/broker"
@@ -120,7 +121,7 @@ start_broker() {
 	spawn broker "${VG[@]}" "$BIN/awtrix-broker" serve --key "$T/broker/key" \
 	    --db "$T/broker/state.db" --socket "$BROKER_SOCK" \
 	    --listen "127.0.0.1:$BROKER_PORT" \
-	    --public-url "https://cloud.test/cloud" "${BROKER_USER[@]}"
+	    --public-url "https://cloud.test/cloud" "${BROKER_USER[@]}" "$@"
 	BROKER_PID=$LASTPID
 	wait_for test -S "$BROKER_SOCK"
 }

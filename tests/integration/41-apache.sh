@@ -16,106 +16,16 @@ if [ ! -x "$APACHE" ] || [ ! -x "$SPAWN_FCGI" ] || [ ! -f "$MODS/mod_fcgid.so" ]
 	exit 1
 fi
 
-# --- the relay behind it ------------------------------------------------------
-# The rate limit is not under test here (30-relay.sh has it).
-export AWTRIX_BROKER_RATE=100000 AWTRIX_BROKER_BURST=100000
-# Apache's children and the FastCGI processes drop to www-data when started
-# as root: they must reach the program and the broker socket like in
-# production (--socket-group), and nothing else.
-if [ "$(id -u)" = 0 ]; then
-	WEBUSER=www-data WEBGROUP=www-data
-else
-	WEBUSER=$(id -un) WEBGROUP=$(id -gn)
-fi
-chmod 711 "$T"
-mkdir -p "$T/prog"
-cp "$BIN/awtrix-cloud.fcgi" "$T/prog/awtrix-cloud.fcgi"
-chmod 755 "$T/prog" "$T/prog/awtrix-cloud.fcgi"
-PROG=$T/prog/awtrix-cloud.fcgi
+. "$(dirname "$0")/../web.sh"
 
-# start_web_broker: start_broker of tests/lib.sh (as its unprivileged user
-# when root) plus --socket-group, as in production.
-start_web_broker() {
-	mkdir -p "$T/broker"
-	[ "$(id -u)" = 0 ] && chown awtrix-test "$T/broker"
-	[ -f "$T/broker/key" ] || "$BIN/awtrix-broker" keygen "$T/broker/key" >/dev/null
-	BROKER_PUB=$("$BIN/awtrix-broker" pubkey "$T/broker/key")
-	BROKER_PORT=${BROKER_PORT:-$(free_port)}
-	BROKER_SOCK=$T/broker/broker.sock
-	spawn broker "${VG[@]}" "$BIN/awtrix-broker" serve --key "$T/broker/key" \
-	    --db "$T/broker/state.db" --socket "$BROKER_SOCK" \
-	    --socket-group "$WEBGROUP" --listen "127.0.0.1:$BROKER_PORT" \
-	    --public-url "https://cloud.test/cloud" "${BROKER_USER[@]}"
-	BROKER_PID=$LASTPID
-	wait_for test -S "$BROKER_SOCK"
-}
-
-start_fake slowfake --delay-ms 3000
-SLOW_PORT=$FAKE_PORT
-start_fake fake
-start_web_broker
-start_agent a "http://127.0.0.1:$FAKE_PORT/api/"
-start_agent s "http://127.0.0.1:$SLOW_PORT/api/"
-wait_for stat_is devices_connected 2
-TOKEN=$(token_of a)
-SLOW_TOKEN=$(token_of s)
-UNKNOWN=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
-NOTIFY='{"text":"New mail from Alice","color":"#00FF00","duration":10}'
-head -c 17000 /dev/zero | tr '\0' a | sed 's/^/{"text":"/; s/$/"}/' >"$T/17k.json"
-head -c 100000 /dev/zero | tr '\0' a | sed 's/^/{"text":"/; s/$/"}/' >"$T/100k.json"
-
-# --- helpers --------------------------------------------------------------------
-# req ARGS...: one curl request; STATUS, headers in $T/r.h, body in $T/r.b.
-req() {
-	STATUS=$(curl -sS -o "$T/r.b" -D "$T/r.hr" -w '%{http_code}' \
-	    --max-time 30 "$@" 2>>"$T/curl.err") || STATUS=000
-	tr -d '\r' <"$T/r.hr" >"$T/r.h"
-}
-# is STATUS [SLUG]: the last answer had this status (and JSON error slug).
-is() {
-	[ "$STATUS" = "$1" ] || {
-		echo "# got $STATUS: $(head -c 200 "$T/r.b")" >&2; return 1; }
-	[ -z "${2:-}" ] || grep -q "\"error\":\"$2\"" "$T/r.b"
-}
-hdr() { sed -n "s/^$1: //Ip" "$T/r.h" | head -n 1; }
-is_json() { hdr Content-Type | grep -q '^application/json'; }
-allow_ok() { grep -qi '^Allow: GET, POST$' "$T/r.h"; }
+# --- Apache-only helpers --------------------------------------------------------
 # from_program: the answer was made by awtrix-cloud.fcgi, not Apache.
 from_program() { grep -qi '^X-Content-Type-Options: nosniff' "$T/r.h"; }
 # by_program STATUS [SLUG] / by_apache STATUS SLUG: that answer, made by
 # the program / by Apache itself (then JSON all the same).
 by_program() { is "$@" && from_program; }
 by_apache() { is "$@" && ! from_program && is_json; }
-device_lines() { wc -l <"$T/fake.requests"; }
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# our_fcgi: the PIDs of this scenario's FastCGI processes (our own copy).
-our_fcgi() { pgrep -f "^$PROG" || true; }
-fcgi_count_ge() { test "$(our_fcgi | wc -l)" -ge "$1"; }
-no_fcgi_left() { test -z "$(our_fcgi)"; }
-# lines_are N FILES...: the files hold N lines in all.
-lines_are() { n=$1; shift; test "$(cat "$@" 2>/dev/null | wc -l)" = "$n"; }
-# raw PORT: send stdin as it is, answer (until the server closes) to
-# $T/raw.resp; raw_status, raw_body: its status and what came after the head.
-raw() {
-	exec 6<>"/dev/tcp/127.0.0.1/$1"
-	cat >&6
-	timeout 20 cat <&6 >"$T/raw.resp"
-	exec 6<&-
-}
-raw_status() { head -n 1 "$T/raw.resp" | cut -d' ' -f2; }
-raw_body() { sed '1,/^\r\{0,1\}$/d' "$T/raw.resp"; }
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-# notify_many N TAG: N concurrent notifies; their statuses in $T/conc.*.
-notify_many() {
-	rm -f "$T"/conc.*
-	for i in $(seq 1 "$1"); do
-		curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 -X POST \
-		    -H 'Content-Type: application/json' \
-		    --data-binary "{\"text\":\"$2$i\"}" \
-		    "$URL?mode=notify&token=$TOKEN" >"$T/conc.$i" &
-	done
-	wait_for lines_are "$1" "$T"/conc.*
-}
+
 count_200() { cat "$T"/conc.* | grep -c '^200$'; }
 
 # --- Apache with a shipped site ---------------------------------------------------------
@@ -348,7 +258,7 @@ run_variant() {
 	    "$URL?mode=notify&token=$TOKEN"
 	check "$V: broker down: 503 relay_unavailable" is 503 relay_unavailable
 	check "$V: ...with Retry-After" test -n "$(hdr Retry-After)"
-	start_web_broker
+	start_broker --socket-group "$WEBGROUP"
 	i=0
 	while ! stat_is devices_connected 2 && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 	check "$V: the agents reconnect to the new broker" stat_is devices_connected 2
