@@ -122,9 +122,11 @@ t1=$(date +%s%N)
 check "slow device: 504 device_timeout" is_status 504 device_timeout
 check "...answered at the deadline, not after the device" \
     test $(( (t1 - t0) / 1000000 )) -lt 2400
-check "the late answer is dropped and counted" wait_for stat_is late_answers 1
-sleep 1
-n0=$(wc -l <"$T/slow.requests")
+# The agent gives up at the same deadline, so its 504 and the broker's race:
+# either way the caller gets exactly one answer and a late one is dropped.
+sleep 3
+check "the time-out is answered once: one device_timeout, at most one late answer dropped" \
+    test "$(broker_stat device_timeout) $(( $(broker_stat late_answers) <= 1 ))" = "1 1"
 qpids=""
 for i in 1 2 3; do
 	(T=$T/q$i; mkdir -p "$T"; cgi POST "mode=notify&token=$TOKEN" "{\"text\":\"queued $i\"}" application/json; echo "$STATUS" >"$T/status") &
@@ -134,9 +136,13 @@ done
 wait $qpids
 check "three requests behind a slow device: all answered 504" test \
     "$(cat "$T"/q*/status | sort -u)" = 504
-sleep 3
-check "one at a time, and queued requests past their deadline never reach the device" \
-    test $(( $(wc -l <"$T/slow.requests") - n0 )) = 1
+# The device is busy for 2.5 s per request (the agent's probe included):
+# give everything queued in its backlog time to arrive.
+sleep 6
+# Once one of them is on the device it is busy past every other deadline,
+# and the agent sends nothing more until its probe returns.
+check "one at a time, never late: at most one of the queued requests reaches the device" \
+    test "$(grep -c 'queued [123]' "$T/slow.requests")" -le 1
 
 # --- flood: 429 -----------------------------------------------------------------------
 stop "$BROKER_PID" >/dev/null
