@@ -9,7 +9,6 @@
 
 /* Set once at start-up, before any event loop runs. */
 static const char *log_progname = "awtrix";
-static int log_debug_on;
 static int log_stamp;		/* add a timestamp: not a tty, not journald */
 
 void
@@ -19,12 +18,6 @@ log_init(const char *progname)
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	/* journald stamps every line itself (it sets JOURNAL_STREAM). */
 	log_stamp = !isatty(STDERR_FILENO) && getenv("JOURNAL_STREAM") == NULL;
-}
-
-void
-log_set_debug(int on)
-{
-	log_debug_on = on;
 }
 
 static void log_vline(const char *, const char *, va_list)
@@ -45,18 +38,6 @@ log_vline(const char *level, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	funlockfile(stderr);
-}
-
-void
-log_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!log_debug_on)
-		return;
-	va_start(ap, fmt);
-	log_vline("debug", fmt, ap);
-	va_end(ap);
 }
 
 void

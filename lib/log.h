@@ -13,13 +13,6 @@
  */
 void log_init(const char *progname);
 
-/**
- * log_set_debug(on):
- * Enable or disable debug lines.
- */
-void log_set_debug(int on);
-
-void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

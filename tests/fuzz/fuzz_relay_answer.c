@@ -221,10 +221,8 @@ quiet(const char *fmt, va_list ap)
 }
 
 void log_init(const char *progname) { (void)progname; }
-void log_set_debug(int on) { (void)on; }
 #define QUIET(name) void name(const char *fmt, ...) \
 	{ va_list ap; va_start(ap, fmt); quiet(fmt, ap); va_end(ap); }
-QUIET(log_debug)
 QUIET(log_info)
 QUIET(log_warn)
 QUIET(log_error)
