@@ -83,3 +83,50 @@ notify_many() {
 	done
 	wait_for lines_are "$1" "$T"/conc.*
 }
+
+# count_200: how many of notify_many's answers were 200.
+count_200() { cat "$T"/conc.* | grep -c '^200$'; }
+# gone PID...: every one of them has exited.
+gone() { for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+
+# check_broker_restart LABEL SERVER SERVER_PID: with the broker down the
+# program answers 503; after a broker restart, without touching the web
+# server, concurrent and sequential notifies work again.
+check_broker_restart() {
+	stop "$BROKER_PID" >/dev/null
+	req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"x"}' \
+	    "$URL?mode=notify&token=$TOKEN"
+	check "${1}broker down: 503 relay_unavailable" is 503 relay_unavailable
+	check "${1}...with Retry-After" test -n "$(hdr Retry-After)"
+	start_broker --socket-group "$WEBGROUP"
+	i=0
+	while ! stat_is devices_connected 2 && [ $i -lt 300 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	check "${1}the agents reconnect to the new broker" stat_is devices_connected 2
+	notify_many 8 "${1}r"
+	check "${1}after the restart every process reconnects: 8 concurrent notifies, $(count_200) x 200" \
+	    test "$(count_200)" = 8
+	req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"healed"}' \
+	    "$URL?mode=notify&token=$TOKEN"
+	check "${1}...and a sequential one: 200" is 200
+	check "${1}$2 itself was not restarted" kill -0 "$3"
+}
+
+# check_term_busy LABEL: SIGTERM to every FastCGI process while one of them
+# waits on the slow device: that request still gets its 200, and all exit.
+check_term_busy() {
+	before=$(our_fcgi | tr '\n' ' ')
+	curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X POST \
+	    -H 'Content-Type: application/json' --data-binary '{"text":"term"}' \
+	    "$URL?mode=notify&token=$SLOW_TOKEN" >"$T/termreq.status" &
+	TERMREQ=$!
+	sleep 0.5
+	# shellcheck disable=SC2086
+	kill -TERM $before 2>/dev/null
+	wait "$TERMREQ"
+	check "${1}SIGTERM to every FastCGI process: the busy one still answers 200" \
+	    test "$(cat "$T/termreq.status")" = 200
+	# shellcheck disable=SC2086
+	check "${1}...and every one of them exits" wait_for gone $before
+}

@@ -175,43 +175,10 @@ check "...all 8 reached the device" \
     test "$(grep -c 'body={"text":"c[1-8]"}' "$T/fake.requests")" = 8
 
 # --- a broker restart heals without restarting lighttpd --------------------------------
-stop "$BROKER_PID" >/dev/null
-req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"x"}' \
-    "$URL?mode=notify&token=$TOKEN"
-check "broker down: 503 relay_unavailable" is 503 relay_unavailable
-check "...with Retry-After" test -n "$(hdr Retry-After)"
-start_broker --socket-group "$WEBGROUP"
-i=0
-while ! stat_is devices_connected 2 && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-check "the agents reconnect to the new broker" stat_is devices_connected 2
-rm -f "$T"/conc.*
-for i in 1 2 3 4 5 6 7 8; do
-	curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 -X POST \
-	    -H 'Content-Type: application/json' --data-binary "{\"text\":\"r$i\"}" \
-	    "$URL?mode=notify&token=$TOKEN" >"$T/conc.$i" &
-done
-wait_for lines_are 8 "$T"/conc.*
-ok200=$(cat "$T"/conc.* | grep -c '^200$')
-check "after the restart every process reconnects: 8 concurrent notifies, $ok200 x 200" \
-    test "$ok200" = 8
-req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"healed"}' \
-    "$URL?mode=notify&token=$TOKEN"
-check "...and a sequential one: 200" is 200
-check "lighttpd itself was not restarted" kill -0 "$LIGHTTPD_PID"
+check_broker_restart "" lighttpd "$LIGHTTPD_PID"
 
 # --- SIGTERM to the FastCGI processes while one is busy --------------------------------
-before=$(our_fcgi | tr '\n' ' ')
-curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X POST \
-    -H 'Content-Type: application/json' --data-binary '{"text":"term"}' \
-    "$URL?mode=notify&token=$SLOW_TOKEN" >"$T/termreq.status" &
-TERMREQ=$!
-sleep 0.5
-kill -TERM $before 2>/dev/null
-wait "$TERMREQ"
-check "SIGTERM to every FastCGI process: the busy one still answers 200" \
-    test "$(cat "$T/termreq.status")" = 200
-gone() { for p in $before; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
-check "...and every one of them exits" wait_for gone
+check_term_busy ""
 req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"respawned"}' \
     "$URL?mode=notify&token=$TOKEN"
 check "lighttpd starts new ones: the next notify gets 200" is 200

@@ -26,7 +26,6 @@ from_program() { grep -qi '^X-Content-Type-Options: nosniff' "$T/r.h"; }
 by_program() { is "$@" && from_program; }
 by_apache() { is "$@" && ! from_program && is_json; }
 
-count_200() { cat "$T"/conc.* | grep -c '^200$'; }
 
 # --- Apache with a shipped site ---------------------------------------------------------
 # gen_site VARIANT: the shipped file with test paths and ports; TLS is left
@@ -253,36 +252,10 @@ run_variant() {
 	    fcgi_count_ge 2
 
 	# --- a broker restart heals without restarting Apache ---
-	stop "$BROKER_PID" >/dev/null
-	req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"x"}' \
-	    "$URL?mode=notify&token=$TOKEN"
-	check "$V: broker down: 503 relay_unavailable" is 503 relay_unavailable
-	check "$V: ...with Retry-After" test -n "$(hdr Retry-After)"
-	start_broker --socket-group "$WEBGROUP"
-	i=0
-	while ! stat_is devices_connected 2 && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-	check "$V: the agents reconnect to the new broker" stat_is devices_connected 2
-	notify_many 8 "$V-r"
-	check "$V: after the restart every process reconnects: 8 concurrent notifies, $(count_200) x 200" \
-	    test "$(count_200)" = 8
-	req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"healed"}' \
-	    "$URL?mode=notify&token=$TOKEN"
-	check "$V: ...and a sequential one: 200" is 200
-	check "$V: Apache itself was not restarted" kill -0 "$APACHE_PID"
+	check_broker_restart "$V: " Apache "$APACHE_PID"
 
 	# --- SIGTERM to the FastCGI processes while one is busy ---
-	before=$(our_fcgi | tr '\n' ' ')
-	curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X POST \
-	    -H 'Content-Type: application/json' --data-binary '{"text":"term"}' \
-	    "$URL?mode=notify&token=$SLOW_TOKEN" >"$T/termreq.status" &
-	TERMREQ=$!
-	sleep 0.5
-	# shellcheck disable=SC2086
-	kill -TERM $before 2>/dev/null
-	wait "$TERMREQ"
-	check "$V: SIGTERM to every FastCGI process: the busy one still answers 200" \
-	    test "$(cat "$T/termreq.status")" = 200
-	check "$V: ...and every one of them exits" wait_for gone $before
+	check_term_busy "$V: "
 	req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"after term"}' \
 	    "$URL?mode=notify&token=$TOKEN"
 	if [ "$V" = fcgid ]; then
@@ -329,7 +302,6 @@ run_variant() {
 	done
 }
 apache_gone() { ! pgrep -f "^$APACHE -f $A/apache.conf" >/dev/null; }
-gone() { for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
 # not_in FILE LABEL STRING: FILE does not contain STRING.
 not_in() {
 	check "$V: $(basename "$1") holds no $2" sh -c "! grep -qF -- '$3' '$1'"
