@@ -26,9 +26,10 @@ LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard lib/*.c))
 BROKER_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard broker/*.c)) $(B)/broker/schema.o
 FCGI_OBJ = $(patsubst %.c,$(B)/%.o,$(wildcard fcgi/*.c))
 AGENT_COMMON = device-agent/state.c device-agent/control.c
-AGENT_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out device-agent/token_main.c,\
+TOKEN_ONLY = device-agent/token_main.c device-agent/qr.c
+AGENT_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out $(TOKEN_ONLY),\
             $(wildcard device-agent/*.c)))
-TOKEN_OBJ = $(patsubst %.c,$(B)/%.o,device-agent/token_main.c $(AGENT_COMMON))
+TOKEN_OBJ = $(patsubst %.c,$(B)/%.o,$(TOKEN_ONLY) $(AGENT_COMMON))
 
 PROGS = bin/awtrix-broker bin/awtrix-cloud.fcgi bin/awtrix-agent bin/awtrix-token
 
@@ -70,7 +71,7 @@ bin/awtrix-agent: $(AGENT_OBJ) $(LIB)
 
 bin/awtrix-token: $(TOKEN_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_SODIUM)
+	$(CC) $(LDFLAGS) -o $@ $^ -lqrencode $(LDLIBS_SODIUM)
 
 # Unit tests (cmocka) and the test tools: fake AWTRIX, link probes, loads.
 tests/bin/test_%: tests/unit/test_%.c $(LIB)

@@ -1,5 +1,8 @@
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 #include <sodium.h>
@@ -71,6 +74,30 @@ db_user_version(struct db *db)
 	return (v);
 }
 
+/*
+ * When the database cannot be opened, the usual cause is its directory:
+ * SQLite (in WAL mode) must create files beside it.  Return a hint saying
+ * so, or "" when the directory looks right.
+ */
+static const char *
+db_dir_hint(const char *path)
+{
+	static char hint[PATH_MAX + 160];
+	char copy[PATH_MAX];
+	const char *dir;
+
+	if (strlen(path) >= sizeof(copy))
+		return ("");
+	strcpy(copy, path);
+	dir = dirname(copy);
+	if (access(dir, W_OK | X_OK) == 0)
+		return ("");
+	snprintf(hint, sizeof(hint), " (the directory %s must exist and be "
+	    "writable by the broker's user, uid %u: see docs/deploy.md)", dir,
+	    (unsigned)geteuid());
+	return (hint);
+}
+
 struct db *
 db_open(const char *path, const char **why)
 {
@@ -86,8 +113,9 @@ db_open(const char *path, const char **why)
 	memset(db, 0, sizeof(*db));
 	if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
-		snprintf(db_why, sizeof(db_why), "cannot open: %s",
-		    db->h ? sqlite3_errmsg(db->h) : "out of memory");
+		snprintf(db_why, sizeof(db_why), "cannot open: %s%s",
+		    db->h ? sqlite3_errmsg(db->h) : "out of memory",
+		    db_dir_hint(path));
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->h, 2000);

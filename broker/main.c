@@ -18,7 +18,12 @@
 #include "front_client.h"
 #include "keyfile.h"
 #include "log.h"
+#include "net.h"
+#include "public_url.h"
 #include "token.h"
+
+/* Where the shipped units put the socket, and the FastCGI program looks. */
+#define DEFAULT_SOCKET "/run/awtrix-cloud/broker.sock"
 
 static void
 usage(FILE *f)
@@ -30,7 +35,8 @@ usage(FILE *f)
 	    " --listen HOST:PORT\n"
 	    "                           [--public-url URL] [--socket-group GROUP]"
 	    " [--user USER]\n"
-	    "       awtrix-broker stats --socket PATH\n"
+	    "       awtrix-broker stats [--socket PATH]   (default "
+	    DEFAULT_SOCKET ")\n"
 	    "       awtrix-broker revoke --key KEYFILE --db DBFILE TOKEN\n"
 	    "       awtrix-broker --help | --version\n");
 }
@@ -190,6 +196,7 @@ static int
 cmd_serve(int argc, char **argv)
 {
 	struct broker_config cfg;
+	const char *why;
 	int rc;
 
 	config_defaults(&cfg);
@@ -200,8 +207,15 @@ cmd_serve(int argc, char **argv)
 	if (!cfg.key_path || !cfg.db_path || !cfg.socket_path || !cfg.listen)
 		return (bad_usage("serve needs --key, --db, --socket and "
 		    "--listen"));
-	if (cfg.public_url != NULL && strlen(cfg.public_url) > LINKMSG_URL_MAX)
-		return (bad_usage("--public-url is too long"));
+	if (!net_hostport_valid(cfg.listen))
+		return (bad_usage("--listen must be HOST:PORT, for example "
+		    "0.0.0.0:7443 or [::]:7443"));
+	if (cfg.public_url != NULL &&
+	    public_url_check(cfg.public_url, strlen(cfg.public_url), &why)) {
+		fprintf(stderr, "awtrix-broker: --public-url %s (or leave the "
+		    "flag out: agents then print no link)\n", why);
+		return (2);
+	}
 	if (geteuid() == 0 && cfg.user == NULL) {
 		fprintf(stderr, "awtrix-broker: refusing to serve as root: "
 		    "pass --user USER to drop to an unprivileged user after "
@@ -232,10 +246,13 @@ cmd_stats(int argc, char **argv)
 	config_defaults(&cfg);
 	if ((rc = parse_opts(argc, argv, &cfg)) != 0)
 		return (rc);
-	if (!cfg.socket_path || optind != argc)
-		return (bad_usage("stats needs --socket PATH"));
+	if (cfg.socket_path == NULL)
+		cfg.socket_path = DEFAULT_SOCKET;
+	if (optind != argc)
+		return (bad_usage("stats takes no arguments"));
 	if ((fd = front_connect(cfg.socket_path)) < 0) {
-		fprintf(stderr, "awtrix-broker: cannot connect to %s: %s\n",
+		fprintf(stderr, "awtrix-broker: cannot connect to %s: %s "
+		    "(is the broker running, and is this its --socket?)\n",
 		    cfg.socket_path, strerror(errno));
 		return (1);
 	}

@@ -357,6 +357,7 @@ agent_run(const struct agent_config *cfg)
 	d->cfg = cfg;
 	d->ctl_fd = d->waiter = -1;
 	d->link.fd = -1;
+	d->st.lock_fd = -1;
 	if (state_open(cfg->state_dir, &d->st, err, sizeof(err))) {
 		log_error("%s", err);
 		goto out;
@@ -428,6 +429,8 @@ out:
 		    CONTROL_SOCKET) == 0)
 			(void)unlink(path);
 	}
+	if (d->st.lock_fd >= 0)
+		close(d->st.lock_fd);
 	sodium_memzero(&d->st, sizeof(d->st));
 	free(d);
 	curl_global_cleanup();

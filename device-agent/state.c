@@ -1,6 +1,8 @@
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,18 +93,70 @@ state_token_write(const char *dir, const char token[TOKEN_LEN])
 }
 
 int
+state_lock(const char *dir, char *err, size_t errlen)
+{
+	char path[STATE_PATH_MAX];
+	int fd;
+
+	if (state_path(path, sizeof(path), dir, STATE_LOCK)) {
+		snprintf(err, errlen, "state directory path too long");
+		return (-1);
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return (fd);
+	if (errno == EWOULDBLOCK)
+		snprintf(err, errlen, "another awtrix-agent (or awtrix-token) "
+		    "is using %s: stop it first; two agents on one state "
+		    "directory would replace each other at the broker", dir);
+	else
+		snprintf(err, errlen, "cannot lock %s: %s", path,
+		    strerror(errno));
+	close(fd);
+	return (-1);
+}
+
+int
+state_agent_running(const char *dir)
+{
+	char path[STATE_PATH_MAX];
+	int fd, rc;
+
+	if (state_path(path, sizeof(path), dir, STATE_LOCK))
+		return (-1);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return (errno == ENOENT ? 0 : -1);
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		rc = 0;
+	else
+		rc = errno == EWOULDBLOCK ? 1 : -1;
+	close(fd);
+	return (rc);
+}
+
+int
 state_open(const char *dir, struct agent_state *st, char *err, size_t errlen)
 {
 	char path[STATE_PATH_MAX];
 	const char *why;
 
 	memset(st, 0, sizeof(*st));
+	st->lock_fd = -1;
 	if (strlen(dir) >= sizeof(st->dir) - 32) {
 		snprintf(err, errlen, "state directory path too long");
 		return (-1);
 	}
 	strcpy(st->dir, dir);
 	if (state_dir(dir, err, errlen))
+		return (-1);
+	/* Held until the process exits: one agent per directory, so only
+	 * the holder ever creates or removes the control socket. */
+	if ((st->lock_fd = state_lock(dir, err, errlen)) < 0)
 		return (-1);
 
 	state_path(path, sizeof(path), dir, "device.key");

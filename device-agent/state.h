@@ -9,6 +9,8 @@
  *   token         the token, one line (0600)
  *   public-url    the broker's https URL of /cloud, as told at registration
  *   control.sock  the running agent's control socket (0600)
+ *   agent.lock    flock(2)ed by the running agent (and briefly by
+ *                 awtrix-token writing the token while no agent runs)
  *
  * The token is bound to the device key: moving an agent means copying the
  * whole directory.
@@ -20,11 +22,13 @@
 #include "token.h"
 
 #define STATE_PATH_MAX 4096
+#define STATE_LOCK "agent.lock"
 
 struct agent_state {
 	char dir[STATE_PATH_MAX];
 	struct device_key key;
 	char token[TOKEN_LEN + 1];
+	int lock_fd;			/* STATE_LOCK, held while running */
 };
 
 /**
@@ -34,10 +38,25 @@ struct agent_state {
 int state_path(char *buf, size_t cap, const char *dir, const char *name);
 
 /**
+ * state_lock(dir, err, errlen):
+ * Take the exclusive lock of ${dir} without waiting.  Return its file
+ * descriptor (the lock lasts until it is closed), or -1 with a message in
+ * ${err}, which says so when another process holds it.
+ */
+int state_lock(const char *dir, char *err, size_t errlen);
+
+/**
+ * state_agent_running(dir):
+ * Return 1 if another process holds the lock of ${dir}, 0 if none does,
+ * -1 if that cannot be told (errno).
+ */
+int state_agent_running(const char *dir);
+
+/**
  * state_open(dir, st, err, errlen):
  * Create ${dir} (0700) if missing and refuse it if others can write it;
- * load device.key and token, generating either when missing.  Return 0, or
- * -1 with a message in ${err}.
+ * take its lock (state_lock); load device.key and token, generating either
+ * when missing.  Return 0, or -1 with a message in ${err}.
  */
 int state_open(const char *dir, struct agent_state *st, char *err,
     size_t errlen);

@@ -150,6 +150,28 @@ fail:
 	return (-1);
 }
 
+/*
+ * Whether ${path} exists with ${len} bytes starting with ${magic}, read
+ * whatever its mode: only to word an error.
+ */
+static int
+key_file_looks_right(const char *path, const char magic[MAGIC_LEN],
+    size_t len)
+{
+	char head[MAGIC_LEN];
+	struct stat st;
+	int fd, ok;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return (1);	/* the reason already given is the right one */
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size == len &&
+	    read(fd, head, MAGIC_LEN) == MAGIC_LEN &&
+	    memcmp(head, magic, MAGIC_LEN) == 0;
+	close(fd);
+	return (ok);
+}
+
 /* Load a key file of exactly ${len} bytes starting with ${magic}. */
 static int
 key_load(const char *path, const char magic[MAGIC_LEN], uint8_t *out,
@@ -159,8 +181,13 @@ key_load(const char *path, const char magic[MAGIC_LEN], uint8_t *out,
 	uint8_t pk[KEY_LEN];
 	size_t got;
 
-	if (file_read_private(path, buf, len, &got, why))
+	if (file_read_private(path, buf, len, &got, why)) {
+		/* A wrong path is likelier than a loose mode: say first
+		 * whether the file is a key file at all. */
+		if (!key_file_looks_right(path, magic, len))
+			*why = "is not a key file of this kind";
 		return (-1);
+	}
 	if (got != len) {
 		*why = "has the wrong size";
 		goto fail;

@@ -26,6 +26,25 @@ net_split_hostport(const char *spec, char *host, size_t host_cap,
 	return (0);
 }
 
+int
+net_hostport_valid(const char *spec)
+{
+	char host[256];
+	const char *port;
+	unsigned long n = 0;
+
+	if (net_split_hostport(spec, host, sizeof(host), &port))
+		return (0);
+	for (; *port != '\0'; port++) {
+		if (*port < '0' || *port > '9')
+			return (0);
+		n = n * 10 + (unsigned long)(*port - '0');
+		if (n > 65535)
+			return (0);
+	}
+	return (port[-1] != ':');	/* at least one digit; 0 binds any */
+}
+
 uint64_t
 net_now_ms(void)
 {

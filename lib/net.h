@@ -18,6 +18,13 @@ int net_split_hostport(const char *spec, char *host, size_t host_cap,
     const char **port);
 
 /**
+ * net_hostport_valid(spec):
+ * Return 1 if ${spec} is HOST:PORT or [HOST]:PORT with a decimal PORT of
+ * 0..65535 (0: any free port, for a listener), else 0.
+ */
+int net_hostport_valid(const char *spec);
+
+/**
  * net_now_ms():
  * CLOCK_MONOTONIC in milliseconds.
  */

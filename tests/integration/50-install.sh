@@ -186,8 +186,11 @@ chmod 750 "$T/run/awtrix-cloud"
     "$T/run/awtrix-cloud" "$T/var/lib/private/awtrix-agent"
 
 LISTEN=127.0.0.1:$(free_port)
-PUBLIC_URL=https://cloud.test/cloud
 eval "PRE=($(exec_line awtrix-broker.service ExecStartPre))"
+check "the broker unit's ExecStartPre refuses an empty PUBLIC_URL (exit 2)" \
+    sh -c "PUBLIC_URL= \"\$@\" 2>'$T/pre.err'; test \$? -eq 2 &&
+        grep -q 'set PUBLIC_URL=' '$T/pre.err'" - "${PRE[@]}"
+export PUBLIC_URL=https://cloud.test/cloud
 check "the broker unit's ExecStartPre makes the key" eval '"${RUNAS[@]}" \
     "${PRE[@]}" >"$T/keygen.out" 2>&1 &&
     test -s "$T/var/lib/awtrix-cloud/broker.key"'

@@ -1,0 +1,88 @@
+#!/bin/bash
+# The first hour of an owner and an operator (issue 15): every mistake a
+# new user made following the documents gets a message that says what to do,
+# and the exit status of a usage error (2).  Each case is named after the
+# mistake.
+. "$(dirname "$0")/../lib.sh"
+
+# run_err NAME STATUS PATTERN COMMAND...: exits STATUS and says PATTERN.
+run_err() {
+	n=$1 want=$2 pat=$3; shift 3
+	"$@" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	if [ "$rc" = "$want" ] && grep -q -- "$pat" "$T/err"; then
+		ok "$n"
+	else
+		not_ok "$n (exit $rc, wanted $want)"
+		sed 's/^/#   /' "$T/err" | head -n 5
+	fi
+}
+
+# --- 1. two agents on one state directory --------------------------------
+start_broker
+start_fake fake
+start_agent a1 "http://127.0.0.1:$FAKE_PORT/api/"
+wait_for agent_connected a1
+FIRST=$AGENT_PID
+run_err "a second agent on the same --state refuses to start" 1 \
+    "another awtrix-agent" "$BIN/awtrix-agent" --broker "127.0.0.1:$BROKER_PORT" \
+    --broker-key "$BROKER_PUB" --state "$T/a1" \
+    --target "http://127.0.0.1:$FAKE_PORT/api/"
+check "the first agent's control socket survives the second" test -S "$T/a1/control.sock"
+check "the first agent still runs" kill -0 "$FIRST"
+OLD=$(token_of a1)
+"$BIN/awtrix-token" --state "$T/a1" regenerate >"$T/regen.out" 2>"$T/regen.err"
+check "regenerate reaches the running agent (exit 0, rotated)" \
+    test "$(sed -n 1p "$T/regen.out")" = "$(token_of a1)" -a "$OLD" != "$(token_of a1)"
+cgi POST "mode=notify&token=$OLD" '{"text":"old"}' application/json
+check "the old token is dead after regenerate (404)" is_status 404 device_offline
+cgi POST "mode=notify&token=$(token_of a1)" '{"text":"new"}' application/json
+check "the new token routes (200)" is_status 200
+
+# --- 4. a useless --public-url -------------------------------------------
+for u in "" "cloud.example.org" "http://cloud.example.org/cloud" \
+    "https://cloud.example.org" "https://x.example/cloud$(printf '\033')[2J"; do
+	run_err "broker refuses --public-url '$(printf '%s' "$u" | tr -d '\033')' (exit 2)" 2 \
+	    "public-url" "$BIN/awtrix-broker" serve --key "$T/broker/key" \
+	    --db "$T/unused.db" --socket "$T/unused.sock" --listen 127.0.0.1:1 \
+	    --public-url "$u" "${BROKER_USER[@]}"
+done
+
+# --- 5. awtrix-token says what is wrong --------------------------------
+run_err "awtrix-token on a missing state directory says it does not exist" 1 \
+    "does not exist: pass the --state" "$BIN/awtrix-token" --state "$T/nowhere" url
+if [ "$(id -u)" = 0 ]; then
+	run_err "awtrix-token without permission says to use sudo" 1 \
+	    "as root (sudo)" runuser -u awtrix-test -- "$BIN/awtrix-token" \
+	    --state "$T/a1" url
+fi
+check "awtrix-token regenerate prints the new link after the token" \
+    grep -q "^https://cloud.test/cloud?mode=notify&token=$(token_of a1)$" "$T/regen.out"
+"$BIN/awtrix-token" --help >"$T/help"
+check "awtrix-token --state defaults to the unit's directory" \
+    grep -q "default /var/lib/awtrix-agent/" "$T/help"
+"$BIN/awtrix-token" --state "$T/a1" url --qr >"$T/qr"
+check "awtrix-token url --qr prints the link and a QR code" \
+    sh -c "head -n 1 '$T/qr' | grep -q '^https://cloud.test/cloud?mode=notify&token=' &&
+        test \$(wc -l <'$T/qr') -ge 15 && grep -q '▀' '$T/qr'"
+run_err "awtrix-token url with two modes is a usage error" 2 "at most one MODE" \
+    "$BIN/awtrix-token" --state "$T/a1" url notify stats
+
+# --- 8. the smaller ones -------------------------------------------------
+run_err "awtrix-broker pubkey of a file that is no key says so" 1 \
+    "is not a key file" "$BIN/awtrix-broker" pubkey /etc/hostname
+run_err "--listen without a host is a usage error (exit 2)" 2 \
+    "--listen must be HOST:PORT" "$BIN/awtrix-broker" serve --key "$T/broker/key" \
+    --db "$T/unused.db" --socket "$T/unused.sock" --listen 17445 "${BROKER_USER[@]}"
+"$BIN/awtrix-broker" stats >/dev/null 2>"$T/err"
+check "awtrix-broker stats without --socket tries /run/awtrix-cloud/broker.sock" \
+    grep -q "/run/awtrix-cloud/broker.sock" "$T/err"
+if [ "$(id -u)" = 0 ]; then
+	mkdir -m 755 "$T/rodir"
+	cp "$T/broker/key" "$T/key2"; chown awtrix-test "$T/key2"
+	mkdir -p "$T/run2"; chown awtrix-test "$T/run2"
+	run_err "an unwritable database directory is named, with what to do" 1 \
+	    "directory $T/rodir must exist and be writable" "$BIN/awtrix-broker" serve \
+	    --key "$T/key2" --db "$T/rodir/state.db" --socket "$T/run2/s" \
+	    --listen 127.0.0.1:1 "${BROKER_USER[@]}"
+fi
