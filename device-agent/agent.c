@@ -86,7 +86,7 @@ agent_disconnect(struct agentd *d, const char *why)
 {
 	if (!d->connected)
 		return;
-	log_warn("disconnected from the broker: %s", why);
+	log_warn("disconnected from the broker %s: %s", d->cfg->broker, why);
 	link_close(&d->link);
 	d->connected = 0;
 	device_forget(d->dev);
@@ -136,11 +136,12 @@ agent_connect(struct agentd *d)
 	if (link_client_connect(&d->link, d->cfg->broker, d->cfg->broker_pk,
 	    &d->st.key, d->st.token, d->cfg->handshake_ms, &result, url,
 	    sizeof(url), &why)) {
-		log_warn("%s", why);
+		log_warn("broker %s: %s", d->cfg->broker, why);
 		goto retry;
 	}
 	if (result != LM_OK) {
-		log_error("registration %s%s", linkmsg_result_text(result),
+		log_error("registration at %s %s%s", d->cfg->broker,
+		    linkmsg_result_text(result),
 		    (result == LM_REFUSED_REVOKED || result == LM_REFUSED_BOUND)
 		    ? "; make a new token with `awtrix-token regenerate`" : "");
 		link_close(&d->link);
@@ -148,7 +149,8 @@ agent_connect(struct agentd *d)
 	}
 	d->connected = 1;
 	d->connected_ms = d->last_rx_ms = d->last_tx_ms = d->now_ms;
-	log_info("connected to the broker; device registered");
+	log_info("connected to the broker %s; device registered",
+	    d->cfg->broker);
 	if (url[0] != '\0' && (state_url_read(d->st.dir, stored,
 	    sizeof(stored)) || strcmp(stored, url) != 0) &&
 	    state_url_write(d->st.dir, url, strlen(url)))

@@ -3,6 +3,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "net.h"
 
 /* The documented, non-destructive endpoints of AWTRIX 3 and AWTRIX 2.
  * erase, resetSettings, doupdate, reboot and sleep are absent on purpose:
@@ -19,6 +20,7 @@ static const char *const device_default_allow[] = {
 struct queued {
 	uint32_t id;
 	uint64_t deadline_ms;
+	uint64_t start_ms;		/* when the call went out */
 	uint8_t method;
 	char url[1024 + RELAY_QUERY_MAX];
 	char ctype[24];
@@ -64,19 +66,25 @@ list_has(const char *list, const char *mode, size_t len)
 }
 
 int
-device_mode_allowed(const struct device *dev, const char *mode, size_t len)
+device_mode_default(const char *mode, size_t len)
 {
 	int i;
 
-	if (list_has(dev->cfg.deny, mode, len))
-		return (0);
-	if (list_has(dev->cfg.allow, mode, len))
-		return (1);
 	for (i = 0; device_default_allow[i] != NULL; i++)
 		if (strlen(device_default_allow[i]) == len &&
 		    memcmp(device_default_allow[i], mode, len) == 0)
 			return (1);
 	return (0);
+}
+
+int
+device_mode_allowed(const struct device *dev, const char *mode, size_t len)
+{
+	if (list_has(dev->cfg.deny, mode, len))
+		return (0);
+	if (list_has(dev->cfg.allow, mode, len))
+		return (1);
+	return (device_mode_default(mode, len));
 }
 
 static size_t
@@ -220,6 +228,7 @@ device_start(struct device *dev, uint64_t now_ms)
 	dev->headers = curl_slist_append(dev->headers, "Expect:");
 	dev->resp_len = 0;
 	dev->resp_overflow = 0;
+	q->start_ms = now_ms;
 	curl_easy_setopt(e, CURLOPT_URL, q->url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -259,6 +268,25 @@ header_printable(const char *s)
 	return (1);
 }
 
+/* The length of ${url} without its query: what logs may name (the query
+ * is the caller's, like the body). */
+static int
+url_path_len(const char *url)
+{
+	const char *q = strchr(url, '?');
+
+	return ((int)(q ? (size_t)(q - url) : strlen(url)));
+}
+
+/*
+ * A clock with web authentication answers 401 with an empty body, which
+ * tells the caller nothing: say what the owner must do.
+ */
+static const char device_auth_hint[] =
+    "{\"error\":\"device_auth_required\",\"message\":\"the clock asks "
+    "for a user name and password: start awtrix-agent with --target-auth "
+    "USER:PASS (the clock's web authentication)\"}";
+
 static void
 device_finish(struct device *dev, CURLcode rc)
 {
@@ -291,6 +319,16 @@ device_finish(struct device *dev, CURLcode rc)
 		ans.body_len = dev->resp_len;
 		if (status < 100 || status > 599)
 			ans.outcome = RELAY_UNREACHABLE;
+		if (status == 401 && dev->resp_len == 0) {
+			log_warn("device %.*s asks for authentication%s",
+			    url_path_len(dev->cur.url), dev->cur.url,
+			    dev->cfg.auth ? " and refused --target-auth" :
+			    ": pass --target-auth USER:PASS");
+			ans.ctype = "application/json";
+			ans.ctype_len = strlen(ans.ctype);
+			ans.body = (const uint8_t *)device_auth_hint;
+			ans.body_len = sizeof(device_auth_hint) - 1;
+		}
 	} else if (rc == CURLE_OPERATION_TIMEDOUT && dev->resp_len == 0 &&
 	    !dev->resp_overflow) {
 		/* Connected but no answer in time, or no connection within
@@ -299,19 +337,33 @@ device_finish(struct device *dev, CURLcode rc)
 		curl_easy_getinfo(dev->easy, CURLINFO_CONNECT_TIME_T,
 		    &connect_ok);
 		ans.outcome = connect_ok > 0 ? RELAY_TIMEOUT : RELAY_UNREACHABLE;
+		log_warn("device %.*s %s", url_path_len(dev->cur.url),
+		    dev->cur.url, connect_ok > 0 ? "accepted the call but did "
+		    "not answer in time" : "could not be reached in time");
 		/* The device serves one client at a time and may still be
 		 * working on this request: a request sent now would wait in
 		 * its backlog and run late.  Probe first (device_step). */
 		dev->stalled = (ans.outcome == RELAY_TIMEOUT);
 	} else {
 		if (dev->resp_overflow)
-			log_warn("device answer larger than %d bytes: dropped",
-			    RELAY_BODY_MAX);
+			log_warn("device %.*s answered more than %d bytes: "
+			    "dropped", url_path_len(dev->cur.url),
+			    dev->cur.url, RELAY_BODY_MAX);
 		else
-			log_warn("device call failed: %s",
+			log_warn("device call to %.*s failed: %s",
+			    url_path_len(dev->cur.url), dev->cur.url,
 			    curl_easy_strerror(rc));
 		ans.outcome = RELAY_UNREACHABLE;
 	}
+	if (dev->cfg.verbose)
+		log_info("%s %.*s: %u%s in %llu ms",
+		    dev->cur.method == RELAY_POST ? "POST" : "GET",
+		    url_path_len(dev->cur.url) - (int)strlen(dev->cfg.target),
+		    dev->cur.url + strlen(dev->cfg.target),
+		    ans.outcome == RELAY_DEVICE ? ans.status :
+		    ans.outcome == RELAY_TIMEOUT ? 504 : 502,
+		    ans.outcome == RELAY_DEVICE ? "" : " (relay)",
+		    (unsigned long long)(net_now_ms() - dev->cur.start_ms));
 	if (!dev->forget)
 		dev->fn(dev->ctx, dev->cur.id, &ans);
 	dev->forget = 0;

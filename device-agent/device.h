@@ -25,6 +25,7 @@ struct device_config {
 	const char *auth;		/* USER:PASS for Basic auth, or NULL */
 	const char *allow;		/* extra modes, comma-separated */
 	const char *deny;		/* denied modes, comma-separated */
+	int verbose;			/* log every call: mode, status, time */
 };
 
 /* Called with the answer to request ${id}; the answer's pointers are valid
@@ -41,6 +42,12 @@ struct device;
  */
 struct device *device_new(const struct device_config *cfg, CURLM *multi,
     device_answer_fn *fn, void *ctx);
+
+/**
+ * device_mode_default(mode, len):
+ * Return 1 if ${mode} is one of the endpoints allowed by default.
+ */
+int device_mode_default(const char *mode, size_t len);
 
 /**
  * device_mode_allowed(dev, mode, len):

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "flags.h"
 #include "log.h"
 #include "relay.h"
 
@@ -20,6 +21,7 @@ usage(FILE *f)
 	    "--state DIR --target URLPREFIX\n"
 	    "                    [--target-auth USER:PASS] [--allow MODE,...] "
 	    "[--deny MODE,...]\n"
+	    "                    [--verbose]\n"
 	    "       awtrix-agent --help | --version\n"
 	    "\n"
 	    "  --broker HOST:PORT   the broker's agent port\n"
@@ -32,7 +34,9 @@ usage(FILE *f)
 	    "                       http://127.0.0.1:7000/api/v3/ (AWTRIX 2)\n"
 	    "  --target-auth U:P    HTTP Basic auth towards the device\n"
 	    "  --allow MODE,...     also allow these endpoints\n"
-	    "  --deny MODE,...      refuse these endpoints (403)\n");
+	    "  --deny MODE,...      refuse these endpoints (403)\n"
+	    "  --verbose            log every call to the clock: mode, status, "
+	    "time\n");
 }
 
 static int
@@ -71,12 +75,14 @@ main(int argc, char **argv)
 		{ "target-auth", required_argument, NULL, 'u' },
 		{ "allow", required_argument, NULL, 'a' },
 		{ "deny", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct agent_config cfg;
-	const char *key = NULL, *v;
+	const char *key = NULL, *v, *why;
+	char bad[64], msg[512];
 	int c;
 
 	log_init("awtrix-agent");
@@ -95,6 +101,7 @@ main(int argc, char **argv)
 		case 'u': cfg.device.auth = optarg; break;
 		case 'a': cfg.device.allow = optarg; break;
 		case 'd': cfg.device.deny = optarg; break;
+		case 'v': cfg.device.verbose = 1; break;
 		case 'h': usage(stdout); return (0);
 		case 'V': printf("awtrix-agent %s\n", AWTRIX_VERSION); return (0);
 		default: return (bad_usage(NULL));
@@ -112,14 +119,25 @@ main(int argc, char **argv)
 	if (key_from_base64(key, cfg.broker_pk))
 		return (bad_usage("--broker-key must be the 44-character base64 "
 		    "key that `awtrix-broker pubkey` prints"));
-	if (strncmp(cfg.device.target, "http://", 7) != 0 &&
-	    strncmp(cfg.device.target, "https://", 8) != 0)
-		return (bad_usage("--target must start with http:// or https://"));
+	if (flags_broker_check(cfg.broker, &why)) {
+		snprintf(msg, sizeof(msg), "--broker %s %s", cfg.broker, why);
+		return (bad_usage(msg));
+	}
+	if (flags_target_check(cfg.device.target, &why)) {
+		snprintf(msg, sizeof(msg), "--target %s %s", cfg.device.target,
+		    why);
+		return (bad_usage(msg));
+	}
 	if (cfg.device.auth != NULL && strchr(cfg.device.auth, ':') == NULL)
 		return (bad_usage("--target-auth must be USER:PASS"));
 	if ((cfg.device.allow && !modes_valid(cfg.device.allow)) ||
 	    (cfg.device.deny && !modes_valid(cfg.device.deny)))
 		return (bad_usage("--allow/--deny take modes separated by commas"));
+	if (cfg.device.deny && flags_deny_check(cfg.device.deny, &why, bad,
+	    sizeof(bad))) {
+		snprintf(msg, sizeof(msg), "--deny: %s %s", bad, why);
+		return (bad_usage(msg));
+	}
 	/* Test knobs: shorter heartbeats, so that dead links are seen fast. */
 	if ((v = getenv("AWTRIX_AGENT_PING_S")) != NULL && atoi(v) > 0)
 		cfg.ping_s = atoi(v);

@@ -86,3 +86,42 @@ if [ "$(id -u)" = 0 ]; then
 	    --key "$T/key2" --db "$T/rodir/state.db" --socket "$T/run2/s" \
 	    --listen 127.0.0.1:1 "${BROKER_USER[@]}"
 fi
+
+# --- 3. the agent checks its settings and names what fails ----------------
+agent_usage() {
+	n=$1 pat=$2; shift 2
+	run_err "$n" 2 "$pat" "$BIN/awtrix-agent" --broker-key "$BROKER_PUB" \
+	    --state "$T/u" "$@"
+}
+agent_usage "--target without /api/ is refused (exit 2, names --target)" \
+    "--target http://127.0.0.1:1 must be the clock's API" \
+    --broker "127.0.0.1:$BROKER_PORT" --target http://127.0.0.1:1
+agent_usage "--broker without a port is refused (exit 2, names --broker)" \
+    "--broker cloud.example.org must be HOST:PORT" \
+    --broker cloud.example.org --target http://127.0.0.1:1/api/
+agent_usage "--deny with a typo is refused (exit 2, names the mode)" \
+    "--deny: pwoer is not an endpoint" \
+    --broker "127.0.0.1:$BROKER_PORT" --target http://127.0.0.1:1/api/ --deny pwoer
+
+start_fake fauth --auth owner:secret
+start_agent a2 "http://127.0.0.1:$FAKE_PORT/api/" --verbose
+wait_for agent_connected a2
+cgi POST "mode=notify&token=$(token_of a2)" '{"text":"hi"}' application/json
+check "a clock that asks for a password: 401 with a body that says --target-auth" \
+    sh -c "[ '$STATUS' = 401 ] && grep -q 'target-auth' '$T/resp.b' &&
+        grep -qi 'application/json' '$T/resp.h'"
+check "...and the agent's log names the clock's URL" \
+    grep -q "device http://127.0.0.1:$FAKE_PORT/api/notify asks for authentication" "$T/a2.log"
+check "--verbose logs each call: method, mode, status, time" \
+    grep -q "POST notify: 401 in [0-9]* ms" "$T/a2.log"
+kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null
+cgi POST "mode=notify&token=$(token_of a2)" '{"text":"hi"}' application/json
+check "a clock that is off: 502, and the agent's log names the URL" \
+    sh -c "[ '$STATUS' = 502 ] && grep -q 'device call to http://127.0.0.1:$FAKE_PORT/api/notify failed' '$T/a2.log'"
+
+start_fake fhang --hang
+start_agent a3 "http://127.0.0.1:$FAKE_PORT/api/"
+wait_for agent_connected a3
+AWTRIX_TIMEOUT_MS=12000 cgi POST "mode=notify&token=$(token_of a3)" '{"text":"hi"}' application/json
+check "a hanging clock: 504, and the agent's log says it did not answer" \
+    sh -c "[ '$STATUS' = 504 ] && wait_for() { i=0; while ! grep -q 'did not answer in time' '$T/a3.log'; do i=\$((i+1)); [ \$i -gt 100 ] && return 1; sleep 0.1; done; }; wait_for"
