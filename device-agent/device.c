@@ -3,6 +3,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "modes.h"
 #include "net.h"
 
 /* The documented, non-destructive endpoints of AWTRIX 3 and AWTRIX 2.
@@ -175,11 +176,26 @@ device_submit(struct device *dev, uint32_t id, uint64_t deadline_ms,
     uint64_t now_ms, const struct relay_request *req)
 {
 	struct queued *q;
-	int n;
+	struct relay_answer ans;
+	char err[256];
+	int n, status;
 
 	(void)now_ms;
 	if (!device_mode_allowed(dev, req->mode, req->mode_len)) {
 		device_answer_outcome(dev, id, RELAY_NOT_ALLOWED);
+		return;
+	}
+	/* A request the clock would misread is answered here, in the words
+	 * of the relay's own errors. */
+	memset(&ans, 0, sizeof(ans));
+	if (modes_refuse(dev->cfg.target, req, err, sizeof(err), &status) > 0) {
+		ans.outcome = RELAY_DEVICE;
+		ans.status = (uint16_t)status;
+		ans.ctype = "application/json";
+		ans.ctype_len = strlen(ans.ctype);
+		ans.body = (const uint8_t *)err;
+		ans.body_len = strlen(err);
+		dev->fn(dev->ctx, id, &ans);
 		return;
 	}
 	if (!query_safe(req->query, req->query_len)) {

@@ -29,11 +29,15 @@ static const struct {
 	const char *message;
 } response_outcomes[RELAY_OUTCOME_COUNT] = {
 	[RELAY_DEVICE] = { 503, "the relay could not handle the request" },
-	[RELAY_OFFLINE] = { 404, "no device is connected for this token" },
+	[RELAY_OFFLINE] = { 404, "no device is connected for this token: "
+	    "check that its agent runs and is connected (awtrix-token status), "
+	    "and that this is the current token (after awtrix-token "
+	    "regenerate only the new URL works)" },
 	[RELAY_RATE_LIMITED] = { 429,
 	    "too many requests for this token; retry later" },
 	[RELAY_NOT_ALLOWED] = { 403,
-	    "the device's agent does not allow this mode" },
+	    "the device's agent does not allow this mode: it is not a known "
+	    "endpoint, or the owner denied it (awtrix-agent --allow/--deny)" },
 	[RELAY_UNREACHABLE] = { 502, "the agent could not reach the device" },
 	[RELAY_TIMEOUT] = { 504, "the device did not answer in time" },
 	[RELAY_OVERLOADED] = { 503, "the relay is busy; retry later" },

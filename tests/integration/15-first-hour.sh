@@ -125,3 +125,25 @@ wait_for agent_connected a3
 AWTRIX_TIMEOUT_MS=12000 cgi POST "mode=notify&token=$(token_of a3)" '{"text":"hi"}' application/json
 check "a hanging clock: 504, and the agent's log says it did not answer" \
     sh -c "[ '$STATUS' = 504 ] && wait_for() { i=0; while ! grep -q 'did not answer in time' '$T/a3.log'; do i=\$((i+1)); [ \$i -gt 100 ] && return 1; sleep 0.1; done; }; wait_for"
+
+# --- 2. three mistakes, three answers --------------------------------------
+start_fake f2
+start_agent a4 "http://127.0.0.1:$FAKE_PORT/api/"
+wait_for agent_connected a4
+cgi GET "mode=notify&token=$(token_of a4)"
+check "a GET on notify: 405 method_not_allowed naming POST (not the clock's 404)" \
+    sh -c "is_status() { :; }; [ '$STATUS' = 405 ] &&
+        grep -q '\"error\":\"method_not_allowed\"' '$T/resp.b' && grep -q 'takes POST' '$T/resp.b'"
+check "...and the clock never saw it" sh -c "! grep -q 'GET /api/notify' '$T/f2.requests'"
+cgi POST "mode=stats&token=$(token_of a4)"
+check "a POST on stats: 405 naming GET" \
+    sh -c "[ '$STATUS' = 405 ] && grep -q 'takes GET' '$T/resp.b'"
+cgi POST "mode=notify&token=Zz$(token_of a4 | cut -c3-)" '{"text":"x"}' application/json
+check "a mistyped token: 404 device_offline that says to check the token" \
+    sh -c "[ '$STATUS' = 404 ] && grep -q '\"error\":\"device_offline\"' '$T/resp.b' &&
+        grep -q 'current token' '$T/resp.b'"
+cgi POST "mode=notify&token=$(token_of a4)" 'text=hello' application/x-www-form-urlencoded
+check "a form-encoded body: 400 that says to use application/json" \
+    sh -c "[ '$STATUS' = 400 ] && grep -q 'Content-Type application/json' '$T/resp.b'"
+cgi POST "mode=rtttl&token=$(token_of a4)" 'x:d=4,o=5,b=100:c' application/x-www-form-urlencoded
+check "...but rtttl's plain-text body still reaches the clock" is_status 200
