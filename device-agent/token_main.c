@@ -19,11 +19,13 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: awtrix-token --state DIR show\n"
 	    "       awtrix-token --state DIR url [MODE]\n"
+	    "       awtrix-token --state DIR url --page\n"
 	    "       awtrix-token --state DIR regenerate\n"
 	    "       awtrix-token --help | --version\n"
 	    "\n"
 	    "  show        print the current token\n"
 	    "  url [MODE]  print the ready-to-paste URL (MODE defaults to notify)\n"
+	    "  url --page  print the link of the owner's page, token in the fragment\n"
 	    "  regenerate  make a new token; the old one is dead for ever\n");
 }
 
@@ -70,6 +72,38 @@ cmd_url(const char *dir, const char *mode)
 	}
 	printf("%s%smode=%s&token=%s\n", url, strchr(url, '?') ? "&" : "?",
 	    mode, token);
+	sodium_memzero(token, sizeof(token));
+	return (0);
+}
+
+/*
+ * The owner's page is www/ at /owner/ next to /cloud (the shipped web
+ * server configurations): the public URL with its last path segment
+ * replaced.  The token goes in the fragment, which browsers never send to
+ * a server, so no access log or Referer ever holds it.
+ */
+static int
+cmd_url_page(const char *dir)
+{
+	char token[TOKEN_LEN + 1], err[512], url[1024];
+	char *host, *slash;
+
+	if (state_url_read(dir, url, sizeof(url))) {
+		fprintf(stderr, "awtrix-token: no public URL in %s yet: the "
+		    "agent stores the one the broker tells it when it "
+		    "connects (the broker needs --public-url)\n", dir);
+		return (1);
+	}
+	url[strcspn(url, "?#")] = '\0';
+	host = strstr(url, "://");
+	host = host != NULL ? host + 3 : url;
+	if ((slash = strrchr(host, '/')) != NULL)
+		slash[1] = '\0';
+	if (state_token_read(dir, token, err, sizeof(err))) {
+		fprintf(stderr, "awtrix-token: %s\n", err);
+		return (1);
+	}
+	printf("%s%sowner/#token=%s\n", url, slash != NULL ? "" : "/", token);
 	sodium_memzero(token, sizeof(token));
 	return (0);
 }
@@ -143,6 +177,9 @@ main(int argc, char **argv)
 	cmd = argv[optind++];
 	if (strcmp(cmd, "show") == 0 && optind == argc)
 		return (cmd_show(dir));
+	if (strcmp(cmd, "url") == 0 && argc - optind == 1 &&
+	    strcmp(argv[optind], "--page") == 0)
+		return (cmd_url_page(dir));
 	if (strcmp(cmd, "url") == 0 && argc - optind <= 1)
 		return (cmd_url(dir, optind < argc ? argv[optind] : "notify"));
 	if (strcmp(cmd, "regenerate") == 0 && optind == argc)
