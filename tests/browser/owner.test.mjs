@@ -243,6 +243,11 @@ test('status: firmware, battery and Wi-Fi signal from mode=stats', async () => {
 	await wait(async () => (await live.textContent('#s-version')) === '0.98', 'the firmware version');
 	assert.equal(await live.textContent('#s-bat'), '100 %');
 	assert.equal(await live.textContent('#s-wifi'), '-60 dBm');
+	// The top of the page as an owner sees it (docs/owner-page.png), once
+	// the live view shows the notification sent from the form.
+	const now = await fakeScreen();
+	await wait(async () => same(await canvasLeds(live), now), 'the form\'s notification on the canvas');
+	await live.screenshot({ path: join(ARTEFACTS, `${SERVER}-overview.png`) });
 });
 
 test('IFTTT settings: URL, method, content type and body, copy buttons, a QR code', async () => {

@@ -48,6 +48,13 @@ check "four agents connected" wait_for stat_is devices_connected 4
 UNREACH_TOKEN=$(token_of u)
 HOSTILE_TOKEN=$(token_of h)
 
+# The link an owner opens: the broker's --public-url is https://cloud.test/cloud.
+check "awtrix-token url --page: the page next to /cloud, token in the fragment" \
+    test "$("$BIN/awtrix-token" --state "$T/a" url --page)" = \
+    "https://cloud.test/owner/#token=$TOKEN"
+"$BIN/awtrix-token" --state "$T/a" url --page extra >/dev/null 2>&1
+check "awtrix-token url --page with an extra argument: usage error (2)" test $? = 2
+
 # What `make install` puts in /usr/local/share/awtrix-cloud/www.
 mkdir -p "$T/www"
 cp "$ROOT"/www/* "$T/www/"
@@ -86,6 +93,14 @@ browser() {
 		tail -n 20 "$T/node-$1.err" | sed 's/^/#   /'
 	fi
 	echo "# $1: the browser tests took $ms ms"
+}
+
+# owner_redirect LABEL ORIGIN: /owner without its slash leads to /owner/.
+owner_redirect() {
+	req "$2/owner"
+	check "$1: /owner redirects to /owner/ ($STATUS)" \
+	    sh -c "[ '$STATUS' -ge 301 ] && [ '$STATUS' -le 308 ] &&
+	        echo '$(hdr Location)' | grep -q '/owner/\$'"
 }
 
 # token_nowhere LABEL FILES...: no token in any of these logs.
@@ -148,6 +163,7 @@ else
 	LIGHTTPD_PID=$LASTPID
 	if wait_for listening "$PORT"; then
 		browser lighttpd "http://127.0.0.1:$PORT"
+		owner_redirect lighttpd "http://127.0.0.1:$PORT"
 	else
 		not_ok "lighttpd listens"
 		sed 's/^/#   /' "$T/lighttpd-error.log"
@@ -232,6 +248,7 @@ EOC
 	APACHE_PID=$LASTPID
 	if wait_for listening "$PORT"; then
 		browser "$V" "http://127.0.0.1:$PORT"
+		owner_redirect "$V" "http://127.0.0.1:$PORT"
 	else
 		not_ok "$V: Apache listens"
 		sed 's/^/#   /' "$T/apache-$V.log"
