@@ -202,9 +202,10 @@
 				setState('live', 'Live: what the clock shows now.');
 			} else if ((err = relayError(res)) !== null) {
 				setState(err[0], err[1]);
-				if (res.status === 429 || res.status === 503)
-					next = 1000 * Math.min(30, Math.max(1,
-					    res.retry || 1));
+				/* Nothing to draw: ask less often, and as told. */
+				next = res.status === 429 || res.status === 503 ?
+				    1000 * Math.min(30, Math.max(1, res.retry || 1)) :
+				    2000;
 			} else {
 				setState('bad_answer', 'The clock\'s answer is not a ' +
 				    'screen (HTTP ' + res.status + '); is it an AWTRIX 3?');
