@@ -54,6 +54,18 @@ check "awtrix-token url --page: the page next to /cloud, token in the fragment" 
     "https://cloud.test/owner/#token=$TOKEN"
 "$BIN/awtrix-token" --state "$T/a" url --page extra >/dev/null 2>&1
 check "awtrix-token url --page with an extra argument: usage error (2)" test $? = 2
+# Other public URLs: the page takes the place of their last path segment.
+mkdir -m 700 "$T/pg"
+cp -p "$T/a/token" "$T/pg/token"
+page_of() {
+	(umask 077; printf '%s\n' "$1" >"$T/pg/public-url")
+	"$BIN/awtrix-token" --state "$T/pg" url --page
+}
+check "...a public URL under a prefix: https://example.org/relay/owner/#token=..." \
+    test "$(page_of https://example.org/relay/cloud?x=1)" = \
+    "https://example.org/relay/owner/#token=$TOKEN"
+check "...a public URL without a path: https://example.org/owner/#token=..." \
+    test "$(page_of https://example.org)" = "https://example.org/owner/#token=$TOKEN"
 
 # What `make install` puts in /usr/local/share/awtrix-cloud/www.
 mkdir -p "$T/www"
@@ -73,7 +85,7 @@ browser() {
 	    FAKE_LOG="$T/fake.requests" OFFLINE_TOKEN="$UNKNOWN" \
 	    UNREACH_TOKEN="$UNREACH_TOKEN" HOSTILE_TOKEN="$HOSTILE_TOKEN" \
 	    CHROME="$CHROME" ARTEFACTS="$ART" \
-	    node --test --test-reporter=tap "$B/owner.test.mjs" \
+	    node --test --test-reporter=tap --test-timeout=180000 "$B/owner.test.mjs" \
 	    >"$T/node-$1.tap" 2>"$T/node-$1.err"
 	rc=$?
 	ms=$(ms_since "$t0")
