@@ -370,6 +370,12 @@
 		el.who.textContent = 'Signed in.';
 		el.iUrl.value = iftttUrl();
 		drawQr(el.iUrl.value);
+		/* Nothing of a previous clock stays on the page. */
+		draw(new Array(W * H).fill(0));
+		el.sVersion.textContent = el.sBat.textContent =
+		    el.sWifi.textContent = '–';
+		el.nStatus.textContent = 'none yet';
+		el.nBody.textContent = '';
 		setState('starting', 'Connecting…');
 		refreshStats();
 		if (!document.hidden)
