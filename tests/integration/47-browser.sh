@@ -135,22 +135,22 @@ L=$T/lighttpd
 mkdir -p "$L/www" "$L/run" "$L/acme"
 : >"$T/lighttpd-error.log"
 [ "$(id -u)" = 0 ] && chown "$WEBUSER:$WEBGROUP" "$L" "$L/run" "$T/lighttpd-error.log"
-PORT=$(free_port)
-PORT80=$(free_port)
-# The shipped file with test paths and ports, TLS left out, as in 40-lighttpd.sh.
-sed -e "s|^var.awtrix_program .*|var.awtrix_program  = \"$PROG\"|" \
-    -e "s|^var.awtrix_broker .*|var.awtrix_broker   = \"$BROKER_SOCK\"|" \
-    -e "s|^var.awtrix_fcgi_dir .*|var.awtrix_fcgi_dir = \"$L/run\"|" \
-    -e "s|^var.awtrix_log_dir .*|var.awtrix_log_dir  = \"$L\"|" \
-    -e "s|^var.awtrix_acme_root .*|var.awtrix_acme_root = \"$L/acme\"|" \
-    -e "s|^var.awtrix_www .*|var.awtrix_www      = \"$T/www\"|" \
-    -e '/^ssl\./d' -e '/use-ipv6.pl/d' \
-    -e 's/ssl.engine = "enable"/ssl.engine = "disable"/' \
-    -e "s|\"0.0.0.0:443\"|\"127.0.0.1:$PORT\"|" \
-    -e "s|^\$HTTP\[\"scheme\"\] == \"http\"|\$SERVER[\"socket\"] == \"127.0.0.1:$PORT80\"|" \
-    "$ROOT/lighttpd/awtrix-cloud.conf" >"$L/awtrix-cloud.conf"
-# What Debian's /etc/lighttpd/lighttpd.conf provides around it.
-cat >"$L/lighttpd.conf" <<EOC
+# gen_lighttpd: the shipped file with test paths and $PORT/$PORT80, TLS
+# left out, as in 40-lighttpd.sh, inside what Debian's lighttpd.conf provides.
+gen_lighttpd() {
+	sed -e "s|^var.awtrix_program .*|var.awtrix_program  = \"$PROG\"|" \
+	    -e "s|^var.awtrix_broker .*|var.awtrix_broker   = \"$BROKER_SOCK\"|" \
+	    -e "s|^var.awtrix_fcgi_dir .*|var.awtrix_fcgi_dir = \"$L/run\"|" \
+	    -e "s|^var.awtrix_log_dir .*|var.awtrix_log_dir  = \"$L\"|" \
+	    -e "s|^var.awtrix_acme_root .*|var.awtrix_acme_root = \"$L/acme\"|" \
+	    -e "s|^var.awtrix_www .*|var.awtrix_www      = \"$T/www\"|" \
+	    -e '/^ssl\./d' -e '/use-ipv6.pl/d' \
+	    -e 's/ssl.engine = "enable"/ssl.engine = "disable"/' \
+	    -e "s|\"0.0.0.0:443\"|\"127.0.0.1:$PORT\"|" \
+	    -e "s|^\$HTTP\[\"scheme\"\] == \"http\"|\$SERVER[\"socket\"] == \"127.0.0.1:$PORT80\"|" \
+	    "$ROOT/lighttpd/awtrix-cloud.conf" >"$L/awtrix-cloud.conf"
+	# What Debian's /etc/lighttpd/lighttpd.conf provides around it.
+	cat >"$L/lighttpd.conf" <<EOC
 server.modules = ( "mod_indexfile", "mod_access", "mod_alias", "mod_redirect" )
 server.document-root = "$L/www"
 server.bind = "127.0.0.1"
@@ -163,6 +163,36 @@ index-file.names = ( "index.html" )
 include "$L/awtrix-cloud.conf"
 server.modules += ( "mod_staticfile" )
 EOC
+}
+# up_or_dead PID: the server listens on $PORT, or has exited (a port taken
+# between free_port and its bind: by another scenario, or by a client's
+# ephemeral port, which free_port cannot see).
+up_or_dead() { listening "$PORT" || ! kill -0 "$1" 2>/dev/null; }
+# start_server NAME LOG START_FN: START_FN (which sets SERVER_PID) on fresh
+# ports, up to three times; 0 once it listens.
+start_server() {
+	for try in 1 2 3; do
+		PORT=$(free_port)
+		PORT80=$(free_port)
+		[ "$PORT" != "$PORT80" ] || continue
+		"$3"
+		wait_for up_or_dead "$SERVER_PID"
+		listening "$PORT" && return 0
+		stop "$SERVER_PID" >/dev/null
+		echo "# $1 did not start (try $try): $(tail -n 3 "$2" 2>/dev/null | tr '\n' ' ')"
+	done
+	not_ok "$1 listens"
+	sed 's/^/#   /' "$2"
+	return 1
+}
+spawn_lighttpd() {
+	gen_lighttpd
+	spawn lighttpd "$LIGHTTPD" -D -f "$L/lighttpd.conf"
+	SERVER_PID=$LASTPID
+}
+PORT=$(free_port)
+PORT80=$(free_port)
+gen_lighttpd
 case " $SERVERS " in *" lighttpd "*) run_lighttpd=1 ;; *) run_lighttpd=0 ;; esac
 if [ $run_lighttpd = 0 ]; then
 	:
@@ -171,30 +201,22 @@ elif ! "$LIGHTTPD" -tt -f "$L/lighttpd.conf" >"$T/lighttpd-tt.out" 2>&1; then
 	sed 's/^/#   /' "$T/lighttpd-tt.out"
 else
 	ok "lighttpd: the shipped configuration passes lighttpd -tt"
-	spawn lighttpd "$LIGHTTPD" -D -f "$L/lighttpd.conf"
-	LIGHTTPD_PID=$LASTPID
-	if wait_for listening "$PORT"; then
+	if start_server lighttpd "$T/lighttpd.log" spawn_lighttpd; then
 		browser lighttpd "http://127.0.0.1:$PORT"
 		owner_redirect lighttpd "http://127.0.0.1:$PORT"
-	else
-		not_ok "lighttpd listens"
-		sed 's/^/#   /' "$T/lighttpd-error.log"
 	fi
-	stop "$LIGHTTPD_PID" >/dev/null
+	stop "$SERVER_PID" >/dev/null
 	check "lighttpd: the access log has the page (\"GET /owner/ HTTP/1.1\" 200)" \
 	    grep -q '"GET /owner/ HTTP/1.1" 200 ' "$L/access.log"
 	token_nowhere lighttpd "$L/access.log" "$T/lighttpd-error.log"
 fi
 
 # --- Apache with each shipped site -------------------------------------------------
-for V in fcgid proxy-fcgi; do
-	case " $SERVERS " in *" $V "*) ;; *) continue ;; esac
-	A=$T/apache-$V
-	mkdir -p "$A/run" "$A/logs" "$A/www" "$A/fcgid" "$A/acme"
-	[ "$(id -u)" = 0 ] && chown "$WEBUSER:$WEBGROUP" "$A/fcgid"
-	PORT=$(free_port)
-	PORT80=$(free_port)
-	# The shipped site with test paths and ports, TLS left out, as in 41-apache.sh.
+# gen_apache: the shipped site for $V with test paths and $PORT/$PORT80,
+# TLS left out, as in 41-apache.sh, inside what Debian's apache2.conf,
+# mpm_event and the enabled modules provide (mod_mime with /etc/mime.types
+# is on by default).
+gen_apache() {
 	sed -e "s|^Define AWTRIX_HOST .*|Define AWTRIX_HOST 127.0.0.1|" \
 	    -e "s|^Define AWTRIX_FCGI_SOCKET .*|Define AWTRIX_FCGI_SOCKET $A/run/fcgi.sock|" \
 	    -e "s|^Define AWTRIX_PROGRAM_DIR .*|Define AWTRIX_PROGRAM_DIR $T/prog|" \
@@ -207,8 +229,7 @@ for V in fcgid proxy-fcgi; do
 	    -e "s|<VirtualHost \*:443>|<VirtualHost 127.0.0.1:$PORT>|" \
 	    -e "s|<VirtualHost \*:80>|<VirtualHost 127.0.0.1:$PORT80>|" \
 	    "$ROOT/apache/awtrix-cloud-$V.conf" >"$A/site.conf"
-	# What Debian's apache2.conf, mpm_event and the enabled modules provide
-	# (mod_mime with /etc/mime.types is on by default).
+	# Around it, what Debian provides.
 	{
 		cat <<EOC
 ServerRoot "$A"
@@ -240,6 +261,21 @@ EOC
 		fi
 		echo "Include \"$A/site.conf\""
 	} >"$A/apache.conf"
+}
+spawn_apache() {
+	gen_apache
+	spawn "apache-$V-main" "$APACHE" -f "$A/apache.conf" -DFOREGROUND
+	SERVER_PID=$LASTPID
+}
+
+for V in fcgid proxy-fcgi; do
+	case " $SERVERS " in *" $V "*) ;; *) continue ;; esac
+	A=$T/apache-$V
+	mkdir -p "$A/run" "$A/logs" "$A/www" "$A/fcgid" "$A/acme"
+	[ "$(id -u)" = 0 ] && chown "$WEBUSER:$WEBGROUP" "$A/fcgid"
+	PORT=$(free_port)
+	PORT80=$(free_port)
+	gen_apache
 	if ! "$APACHE" -t -f "$A/apache.conf" >"$A/configtest.out" 2>&1; then
 		not_ok "$V: the shipped site passes apache2 -t"
 		sed 's/^/#   /' "$A/configtest.out"
@@ -256,16 +292,11 @@ EOC
 		SPAWNED=$(sed -n 's/.*PID: *\([0-9]*\).*/\1/p' "$T/spawn-fcgi.out" | tr '\n' ' ')
 		PIDS="$PIDS $SPAWNED"
 	fi
-	spawn "apache-$V-main" "$APACHE" -f "$A/apache.conf" -DFOREGROUND
-	APACHE_PID=$LASTPID
-	if wait_for listening "$PORT"; then
+	if start_server "$V: Apache" "$T/apache-$V-main.log" spawn_apache; then
 		browser "$V" "http://127.0.0.1:$PORT"
 		owner_redirect "$V" "http://127.0.0.1:$PORT"
-	else
-		not_ok "$V: Apache listens"
-		sed 's/^/#   /' "$T/apache-$V.log"
 	fi
-	stop "$APACHE_PID" >/dev/null
+	stop "$SERVER_PID" >/dev/null
 	# shellcheck disable=SC2086
 	[ -z "$SPAWNED" ] || kill $SPAWNED 2>/dev/null
 	i=0
