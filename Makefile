@@ -130,7 +130,8 @@ clean:
 
 # `make install [PREFIX=/usr/local] [DESTDIR=]`: the programs (and a copy of
 # awtrix-cloud.fcgi in lib/awtrix-cloud/, the directory the web-server
-# configurations run it from), sql/, those configurations, the systemd units
+# configurations run it from), sql/, those configurations, the owner's page
+# (www/, which they serve at /owner/), the systemd units
 # (with @BINDIR@ replaced), the agent's settings (an existing
 # /etc/default/awtrix-agent is kept) and the man pages.  Units go to
 # /lib/systemd/system when PREFIX=/usr, else under PREFIX.
@@ -144,7 +145,7 @@ install: all
 	    install -D -m 0755 "bin/$$p" "$(DESTDIR)$(BINDIR)/$$p" || exit 1; done
 	install -D -m 0755 bin/awtrix-cloud.fcgi \
 	    "$(DESTDIR)$(PREFIX)/lib/awtrix-cloud/awtrix-cloud.fcgi"
-	for f in sql/* apache/*.conf lighttpd/*.conf; do [ ! -f "$$f" ] || \
+	for f in sql/* apache/*.conf lighttpd/*.conf www/*; do [ ! -f "$$f" ] || \
 	    install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f" || exit 1; done
 	@mkdir -p $(B)/systemd
 	for u in systemd/*.service systemd/*.socket; do \

@@ -26,6 +26,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: awtrix-token [--state DIR] show\n"
 	    "       awtrix-token [--state DIR] url [MODE] [--qr]\n"
+	    "       awtrix-token [--state DIR] url --page\n"
 	    "       awtrix-token [--state DIR] regenerate\n"
 	    "       awtrix-token --help | --version\n"
 	    "\n"
@@ -36,6 +37,8 @@ usage(FILE *f)
 	    "  url [MODE]       print the ready-to-paste URL (MODE defaults to "
 	    "notify);\n"
 	    "                   --qr also draws it as a QR code for a phone\n"
+	    "  url --page       print the link of the owner's page, token in "
+	    "the fragment\n"
 	    "  regenerate       make a new token (the old one is dead for ever)"
 	    "\n"
 	    "                   and print it, then the new URL\n");
@@ -163,11 +166,44 @@ regenerated(const char *dir)
 	return (0);
 }
 
+/*
+ * The owner's page is www/ at /owner/ next to /cloud (the shipped web
+ * server configurations): the public URL with its last path segment
+ * replaced.  The token goes in the fragment, which browsers never send to
+ * a server, so no access log or Referer ever holds it.
+ */
+static int
+cmd_url_page(const char *dir)
+{
+	char token[TOKEN_LEN + 1], err[512], url[1024];
+	char *host, *slash;
+
+	if (state_check(dir))
+		return (1);
+	if (state_url_read(dir, url, sizeof(url))) {
+		fprintf(stderr, "awtrix-token: no public URL in %s yet: the "
+		    "agent stores the one the broker tells it when it "
+		    "connects (the broker needs --public-url)\n", dir);
+		return (1);
+	}
+	url[strcspn(url, "?#")] = '\0';
+	host = strstr(url, "://");
+	host = host != NULL ? host + 3 : url;
+	if ((slash = strrchr(host, '/')) != NULL)
+		slash[1] = '\0';
+	if (state_token_read(dir, token, err, sizeof(err))) {
+		fprintf(stderr, "awtrix-token: %s\n", err);
+		return (1);
+	}
+	printf("%s%sowner/#token=%s\n", url, slash != NULL ? "" : "/", token);
+	sodium_memzero(token, sizeof(token));
+	return (0);
+}
+
 static int
 cmd_regenerate(const char *dir)
 {
 	char reply[CONTROL_LINE_MAX], token[TOKEN_LEN + 1], err[512];
-
 	int lock;
 
 	if (state_check(dir))
@@ -253,6 +289,9 @@ main(int argc, char **argv)
 	cmd = argv[optind++];
 	if (strcmp(cmd, "show") == 0 && optind == argc)
 		return (cmd_show(dir));
+	if (strcmp(cmd, "url") == 0 && argc - optind == 1 &&
+	    strcmp(argv[optind], "--page") == 0)
+		return (cmd_url_page(dir));
 	if (strcmp(cmd, "url") == 0) {
 		const char *mode = NULL;
 
@@ -261,7 +300,7 @@ main(int argc, char **argv)
 				qr = 1;
 			else if (argv[optind][0] == '-' || mode != NULL)
 				return (bad_usage("url takes at most one MODE, "
-				    "and --qr"));
+				    "and --qr; or --page alone"));
 			else
 				mode = argv[optind];
 		}

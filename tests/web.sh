@@ -5,8 +5,9 @@
 # defines the helpers that speak HTTP to it.
 
 # --- the relay behind the web server -------------------------------------------
-# The rate limit is not under test here (30-relay.sh has it).
-export AWTRIX_BROKER_RATE=100000 AWTRIX_BROKER_BURST=100000
+# The rate limit is not under test here (30-relay.sh has it; 47-browser.sh
+# sets WEB_RATE and WEB_BURST to see the page show it).
+export AWTRIX_BROKER_RATE=${WEB_RATE:-100000} AWTRIX_BROKER_BURST=${WEB_BURST:-100000}
 # The web server and its FastCGI processes drop to www-data when started as root:
 # they must reach the program and the broker socket like in production
 # (--socket-group), and nothing else.

@@ -70,6 +70,7 @@ struct fa_opts {
 	long		 max_requests;
 	const char	*log_path;
 	int		 render;
+	int		 hostile;
 };
 
 struct fa_req {
@@ -972,6 +973,36 @@ static const struct fa_route fa_routes[] = {
 	{ "/version", FA_GET, fa_h_canned, FA_VERSION },
 };
 
+/*
+ * --hostile: a clock (or whatever answers in its place) that tries to run
+ * script in the page that shows its answers: the notify and screen routes
+ * answer text/html with script, stats answers JSON whose strings are
+ * markup.  1 if it answered.
+ */
+static int
+fa_hostile(struct fa_srv *srv)
+{
+	static const char html[] = "<!DOCTYPE html><html><body>"
+	    "<script>window.__pwned = 'html';alert('pwned')</script>"
+	    "<img src=x onerror=\"window.__pwned='img'\"></body></html>";
+	static const char json[] = "{\"version\":\"<script>window.__pwned="
+	    "'json'</script><img src=x onerror=\\\"window.__pwned='json'"
+	    "\\\">\",\"bat\":\"<b>100</b>\",\"wifi_signal\":-60}";
+	const struct fa_req *req = &srv->req;
+
+	if (req->pathlen == strlen("/api/stats") &&
+	    memcmp(req->target, "/api/stats", req->pathlen) == 0)
+		fa_resp_set(&srv->resp, 200, "application/json", json);
+	else if ((req->pathlen == strlen("/api/notify") &&
+	    memcmp(req->target, "/api/notify", req->pathlen) == 0) ||
+	    (req->pathlen == strlen("/api/screen") &&
+	    memcmp(req->target, "/api/screen", req->pathlen) == 0))
+		fa_resp_set(&srv->resp, 200, "text/html", html);
+	else
+		return 0;
+	return 1;
+}
+
 static void
 fa_dispatch(struct fa_srv *srv)
 {
@@ -990,6 +1021,8 @@ fa_dispatch(struct fa_srv *srv)
 		fa_resp_set(&srv->resp, 204, NULL, "");	/* CORS preflight */
 		return;
 	}
+	if (srv->o.hostile && fa_hostile(srv))
+		return;
 	m = strcmp(req->method, "GET") == 0 ? FA_GET :
 	    strcmp(req->method, "POST") == 0 ? FA_POST : 4;
 	for (i = 0; i < FA_NITEMS(fa_routes); i++) {
@@ -1356,6 +1389,7 @@ fa_usage(FILE *f)
 	    " [--hang]\n"
 	    "                   [--big-body N] [--max-requests N] [--log FILE]"
 	    " [--render]\n"
+	    "                   [--hostile]\n"
 	    "  --port N          listen on 127.0.0.1:N (0: any), print "
 	    "\"port N\"\n"
 	    "  --auth USER:PASS  require HTTP Basic auth on every route\n"
@@ -1365,7 +1399,10 @@ fa_usage(FILE *f)
 	    "(N >= 2)\n"
 	    "  --max-requests N  exit 0 after N requests\n"
 	    "  --log FILE        append one line per request\n"
-	    "  --render          print \"clock: ...\" lines and LED frames\n",
+	    "  --render          print \"clock: ...\" lines and LED frames\n"
+	    "  --hostile         notify and screen answer text/html with "
+	    "script,\n"
+	    "                    stats answers JSON whose strings are markup\n",
 	    f);
 }
 
@@ -1404,6 +1441,10 @@ fa_args(int argc, char *argv[], struct fa_opts *o)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return 1;
+		if (strcmp(argv[i], "--hostile") == 0) {
+			o->hostile = 1;
+			continue;
+		}
 		if (strcmp(argv[i], "--hang") == 0 ||
 		    strcmp(argv[i], "--render") == 0) {
 			*(argv[i][2] == 'h' ? &o->hang : &o->render) = 1;

@@ -50,6 +50,10 @@ for f in "$ROOT"/apache/*.conf "$ROOT"/lighttpd/*.conf; do
 	n=$((n + 1))
 done
 [ $n -gt 0 ] || ok "skipped: no apache/ or lighttpd/ configuration to install yet"
+for f in "$ROOT"/www/*; do
+	check "www/$(basename "$f") (the owner's page) installed 0644" \
+	    has_mode 644 "$R$P/share/awtrix-cloud/www/$(basename "$f")"
+done
 for u in $UNITS; do
 	check "unit $u installed 0644" has_mode 644 "$R$P/lib/systemd/system/$u"
 done

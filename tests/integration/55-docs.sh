@@ -58,7 +58,7 @@ run_block() {
 	blocks "$1" "$2" >"$T/block"
 	set -- "$1 $2"
 	while IFS= read -r cmd; do
-		[ -n "$cmd" ] || continue
+		case $cmd in ""|"#"*) continue ;; esac
 		line=$(printf '%s\n' "$cmd" | rewrite)
 		what="$1: $(printf '%s' "$cmd" | cut -c1-70)"
 		case $cmd in
@@ -85,7 +85,10 @@ run_block() {
 				sed 's/^/#   /' "$T/cmd.err" | tail -n 15
 			fi
 			# keygen prints the key the owners' block needs.
-			case $cmd in *keygen*) PUB=$(tail -n 1 "$T/cmd.out") ;; esac
+			case $cmd in
+			*keygen*) PUB=$(tail -n 1 "$T/cmd.out") ;;
+			*regenerate*) cp "$T/cmd.out" "$T/regen.out" ;;
+			esac
 			;;
 		esac
 	done <"$T/block"
@@ -98,8 +101,8 @@ check "the broker runs as the README's user" \
 start_fake fake
 run_block README.md "For AWTRIX owners: the agent"
 check "awtrix-token regenerate printed the new token, then its link" \
-    sh -c "sed -n 1p '$T/cmd.out' | grep -qx '[A-Za-z0-9]\{32\}' &&
-        sed -n 2p '$T/cmd.out' | grep -q '^http://127.0.0.1:1/cloud?mode=notify&token='"
+    sh -c "sed -n 1p '$T/regen.out' | grep -qx '[A-Za-z0-9]\{32\}' &&
+        sed -n 2p '$T/regen.out' | grep -q '^http://127.0.0.1:1/cloud?mode=notify&token='"
 
 # docs/deploy.md's blocks that need neither systemd, certbot nor the
 # internet (marked doc-test): the same setup by hand, in a second root.

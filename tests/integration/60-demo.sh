@@ -8,6 +8,8 @@ DEMO_ONESHOT=1 "$ROOT/scripts/demo" >"$T/demo.out" 2>&1
 rc=$?
 check "DEMO_ONESHOT=1 demo exits 0" test $rc -eq 0
 check "the demo printed the IFTTT settings" grep -q "Content Type  application/json" "$T/demo.out"
+check "the demo printed the owner's page link (token in the fragment)" \
+    grep -Eq '^  http://127\.0\.0\.1:[0-9]+/owner/#token=[A-Za-z0-9]{32}$' "$T/demo.out"
 check "the notification reached the simulated clock" \
     grep -q '^clock: notify "Mail from Alice"' "$T/demo.out"
 check "the demo answered 200 through lighttpd" grep -q "answer: OK (HTTP 200)" "$T/demo.out"
