@@ -158,6 +158,11 @@ run_variant() {
 	check "$V: a chunked body (no Content-Length): 200" is 200
 	check "$V: ...reached the device whole" reached "body={\"text\":\"chunked via $V\"}"
 
+	req -X POST "$URL?mode=notify/dismiss&token=$TOKEN"
+	check "$V: a POST with no body reaches the program (not 411)" by_program 200
+	check "$V: ...and the device, with an empty body" test "$(tail -n 1 "$T/fake.requests")" = \
+	    'POST /api/notify/dismiss ctype=application/json auth=no len=0 body='
+
 	req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
 	    "$URL?mode=notify&token=$UNKNOWN"
 	check "$V: unknown token: 404 device_offline" is 404 device_offline
@@ -176,6 +181,10 @@ run_variant() {
 	req -X POST -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
 	    --data-binary @"$T/100k.json" "$URL?mode=notify&token=$TOKEN"
 	check "$V: 100 kB chunked: 413 body_too_large" is 413 body_too_large
+	req --http2 -X POST -H 'Content-Type: application/json' \
+	    --data-binary @"$T/100k.json" "$URL?mode=notify&token=$TOKEN"
+	check "$V: a body over the limit with curl --http2: 413 JSON (the site speaks HTTP/1.1 only)" \
+	    by_apache 413 body_too_large
 	# 100 chunks of 1000 bytes: Apache cuts it at 32 KiB; what the handler
 	# passes on must still be more than the program takes.
 	{
