@@ -64,9 +64,10 @@ check "the shipped configuration passes lighttpd -tt" \
     "$LIGHTTPD" -tt -f "$L/lighttpd.conf"
 spawn lighttpd "$LIGHTTPD" -D -f "$L/lighttpd.conf"
 LIGHTTPD_PID=$LASTPID
-wait_for listening "$PORT"
-wait_for listening "$PORT80"
-check "lighttpd starts max-procs (4) FastCGI processes" wait_for fcgi_count_ge 4
+{ wait_for listening "$PORT" && wait_for listening "$PORT80"; } ||
+    not_up lighttpd "$T/lighttpd.log" "$T/lighttpd-error.log"
+wait_for fcgi_count_ge 4 || not_up "lighttpd's FastCGI processes" "$T/lighttpd-error.log"
+check "lighttpd starts max-procs (4) FastCGI processes" fcgi_count_ge 4
 check "...running as $WEBUSER" \
     sh -c "ps -o user= -p \"\$(pgrep -f '^$PROG' | head -n 1)\" | grep -qx '$WEBUSER'"
 
@@ -239,6 +240,7 @@ sp=""
 AWTRIX_BROKER_SOCKET=$BROKER_SOCK "$SPAWN_FCGI" -s "$L/run/fcgi.sock" -M 0660 \
     $sp -F 2 -- "$PROG" >"$T/spawn-fcgi.out" 2>>"$T/spawn-fcgi.log"
 PIDS="$PIDS $(sed -n 's/.*PID: *\([0-9]*\).*/\1/p' "$T/spawn-fcgi.out" | tr '\n' ' ')"
+[ -S "$L/run/fcgi.sock" ] || not_up spawn-fcgi "$T/spawn-fcgi.out" "$T/spawn-fcgi.log"
 gen_conf | sed -e '/^\tfastcgi.server = /,/^\t)))/d' \
     -e '/^\t#fastcgi.server = /,/^\t#)))/s/^\t#/\t/' \
     -e "s|\"/run/awtrix-cloud/fcgi.sock\"|\"$L/run/fcgi.sock\"|" >"$L/awtrix-cloud.conf"
@@ -246,7 +248,7 @@ check "the external-socket variant passes lighttpd -tt" \
     "$LIGHTTPD" -tt -f "$L/lighttpd.conf"
 spawn lighttpd "$LIGHTTPD" -D -f "$L/lighttpd.conf"
 LIGHTTPD_PID=$LASTPID
-wait_for listening "$PORT"
+wait_for listening "$PORT" || not_up lighttpd "$T/lighttpd.log" "$T/lighttpd-error.log"
 req -X POST -H 'Content-Type: application/json' --data-binary '{"text":"external"}' \
     "$URL?mode=notify&token=$TOKEN"
 check "external socket (spawn-fcgi): notify 200" is 200
