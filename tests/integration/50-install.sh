@@ -50,6 +50,8 @@ for f in "$ROOT"/apache/*.conf "$ROOT"/lighttpd/*.conf; do
 	n=$((n + 1))
 done
 [ $n -gt 0 ] || ok "skipped: no apache/ or lighttpd/ configuration to install yet"
+check "lighttpd/errors/413.html installed 0644 (server.errorfile-prefix)" \
+    has_mode 644 "$R$P/share/awtrix-cloud/lighttpd/errors/413.html"
 for u in $UNITS; do
 	check "unit $u installed 0644" has_mode 644 "$R$P/lib/systemd/system/$u"
 done
