@@ -147,6 +147,8 @@ install: all
 	    "$(DESTDIR)$(PREFIX)/lib/awtrix-cloud/awtrix-cloud.fcgi"
 	for f in sql/* apache/*.conf lighttpd/*.conf www/*; do [ ! -f "$$f" ] || \
 	    install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f" || exit 1; done
+	install -D -m 0644 lighttpd/errors/413.html \
+	    "$(DESTDIR)$(DATADIR)/lighttpd/errors/413.html"
 	@mkdir -p $(B)/systemd
 	for u in systemd/*.service systemd/*.socket; do \
 	    sed 's|@BINDIR@|$(BINDIR)|g' "$$u" >"$(B)/$$u" && \

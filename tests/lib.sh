@@ -64,10 +64,18 @@ stop() {
 	echo $?
 }
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now, below the
+# kernel's ephemeral range: a port in it may be the local end of a client
+# connection in TIME_WAIT (every curl leaves one), which nobody listens on
+# but no server can bind.  During 41-apache about 1000 of the 30000 ports
+# this used to pick from were such ports, and a server then failed to start.
 free_port() {
+	eph=32768
+	read -r eph _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || :
+	base=10000 span=$((eph - 10000))
+	[ "$span" -ge 5000 ] || base=20000 span=30000
 	while :; do
-		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
+		p=$(( base + $(od -An -N2 -tu2 /dev/urandom) % span ))
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
 			echo $p; return
 		fi
@@ -82,6 +90,23 @@ wait_for() {
 		[ $i -gt 100 ] && return 1
 		sleep 0.1
 	done
+}
+
+# not_up NAME LOG...: NAME did not come up; show the end of its logs as
+# comments (on stdout, so that they stand next to the failing checks) and
+# fail.  For `wait_for READY || not_up ...` after starting a server.
+not_up() {
+	echo "# $1 did not come up; its logs:"
+	shift
+	for f in "$@"; do
+		if [ -s "$f" ]; then
+			echo "# --- $f (last 30 lines)"
+			tail -n 30 "$f" | sed 's/^/#   /'
+		else
+			echo "# --- $f: empty or missing"
+		fi
+	done
+	return 1
 }
 
 # grep_count PATTERN FILE: number of matching lines (0 if none).
@@ -123,7 +148,7 @@ start_broker() {
 	    --listen "127.0.0.1:$BROKER_PORT" \
 	    --public-url "https://cloud.test/cloud" "${BROKER_USER[@]}" "$@"
 	BROKER_PID=$LASTPID
-	wait_for test -S "$BROKER_SOCK"
+	wait_for test -S "$BROKER_SOCK" || not_up broker "$T/broker.log"
 }
 
 # broker_stat FIELD: one number from `awtrix-broker stats`.
@@ -159,7 +184,8 @@ start_fake() {
 	name=$1; shift
 	spawn "$name" "$TBIN/fake-awtrix" --port 0 --log "$T/$name.requests" "$@"
 	FAKE_PID=$LASTPID
-	wait_for grep -q '^port ' "$T/$name.out"
+	wait_for grep -q '^port ' "$T/$name.out" ||
+	    not_up "fake AWTRIX $name" "$T/$name.log" "$T/$name.out"
 	FAKE_PORT=$(sed -n 's/^port //p' "$T/$name.out" | head -n 1)
 }
 

@@ -28,7 +28,8 @@ start_fake fake
 start_broker --socket-group "$WEBGROUP"
 start_agent a "http://127.0.0.1:$FAKE_PORT/api/"
 start_agent s "http://127.0.0.1:$SLOW_PORT/api/"
-wait_for stat_is devices_connected 2
+wait_for stat_is devices_connected 2 ||
+    not_up "the agents' link to the broker" "$T/a.log" "$T/s.log" "$T/broker.log"
 TOKEN=$(token_of a)
 SLOW_TOKEN=$(token_of s)
 UNKNOWN=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
@@ -104,6 +105,8 @@ check_broker_restart() {
 	while ! stat_is devices_connected 2 && [ $i -lt 300 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
+	stat_is devices_connected 2 ||
+	    not_up "the agents' link to the new broker" "$T/a.log" "$T/s.log" "$T/broker.log"
 	check "${1}the agents reconnect to the new broker" stat_is devices_connected 2
 	notify_many 8 "${1}r"
 	check "${1}after the restart every process reconnects: 8 concurrent notifies, $(count_200) x 200" \

@@ -90,6 +90,7 @@ spawn_fcgi() {
 	    $sp -F 4 -- "$PROG" >"$T/spawn-fcgi.out" 2>>"$T/fcgi-proxy.log"
 	SPAWNED=$(sed -n 's/.*PID: *\([0-9]*\).*/\1/p' "$T/spawn-fcgi.out" | tr '\n' ' ')
 	PIDS="$PIDS $SPAWNED"
+	[ -S "$A/run/fcgi.sock" ] || not_up spawn-fcgi "$T/spawn-fcgi.out" "$T/fcgi-proxy.log"
 }
 
 # configtest: apache2 -t on $A/apache.conf; its complaints as comments.
@@ -118,8 +119,9 @@ run_variant() {
 	fi
 	spawn "apache-$V-main" "$APACHE" -f "$A/apache.conf" -DFOREGROUND
 	APACHE_PID=$LASTPID
-	wait_for listening "$PORT"
-	wait_for listening "$PORT80"
+	{ wait_for listening "$PORT" && wait_for listening "$PORT80"; } ||
+	    not_up "Apache ($V)" "$T/apache-$V-main.log" "$T/apache-$V.log" \
+	    "$A/logs/awtrix-cloud-error.log"
 	check "$V: Apache listens (mpm_event)" listening "$PORT"
 
 	# A slow client, judged at the end: headers and part of a body, then
@@ -158,6 +160,11 @@ run_variant() {
 	check "$V: a chunked body (no Content-Length): 200" is 200
 	check "$V: ...reached the device whole" reached "body={\"text\":\"chunked via $V\"}"
 
+	req -X POST "$URL?mode=notify/dismiss&token=$TOKEN"
+	check "$V: a POST with no body reaches the program (not 411)" by_program 200
+	check "$V: ...and the device, with an empty body" test "$(tail -n 1 "$T/fake.requests")" = \
+	    'POST /api/notify/dismiss ctype=application/json auth=no len=0 body='
+
 	req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
 	    "$URL?mode=notify&token=$UNKNOWN"
 	check "$V: unknown token: 404 device_offline" is 404 device_offline
@@ -176,6 +183,10 @@ run_variant() {
 	req -X POST -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
 	    --data-binary @"$T/100k.json" "$URL?mode=notify&token=$TOKEN"
 	check "$V: 100 kB chunked: 413 body_too_large" is 413 body_too_large
+	req --http2 -X POST -H 'Content-Type: application/json' \
+	    --data-binary @"$T/100k.json" "$URL?mode=notify&token=$TOKEN"
+	check "$V: a body over the limit with curl --http2: 413 JSON (the site speaks HTTP/1.1 only)" \
+	    by_apache 413 body_too_large
 	# 100 chunks of 1000 bytes: Apache cuts it at 32 KiB; what the handler
 	# passes on must still be more than the program takes.
 	{
@@ -306,6 +317,34 @@ apache_gone() { ! pgrep -f "^$APACHE -f $A/apache.conf" >/dev/null; }
 not_in() {
 	check "$V: $(basename "$1") holds no $2" sh -c "! grep -qF -- '$3' '$1'"
 }
+
+# --- a server that does not come up says why ------------------------------------
+# free_port once picked ports in the kernel's ephemeral range, where a port
+# nobody listens on may still be held by a client connection in TIME_WAIT:
+# then Apache could not bind it, and nothing said so.
+eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+picked=$(for i in $(seq 1 50); do free_port; done | sort -n | tail -n 1)
+check "free_port picks below the ephemeral range ($eph; highest of 50: $picked)" \
+    test "$picked" -lt "$eph"
+A=$T/apache-busy
+mkdir -p "$A/run"
+cat >"$A/apache.conf" <<EOF
+ServerRoot "$A"
+DefaultRuntimeDir "$A/run"
+PidFile "$A/run/apache.pid"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$BROKER_PORT
+ErrorLog "$T/apache-busy.log"
+LoadModule mpm_event_module $MODS/mod_mpm_event.so
+LoadModule authz_core_module $MODS/mod_authz_core.so
+EOF
+spawn apache-busy-main "$APACHE" -f "$A/apache.conf" -DFOREGROUND
+wait_for gone "$LASTPID"
+not_up "Apache on a port in use" "$T/apache-busy-main.log" "$T/apache-busy.log" \
+    >"$T/notup.out"
+sed -n '1,4p' "$T/notup.out"
+check "a server that does not come up: the test prints its error log (\"# \" lines)" \
+    grep -q "^#   .*could not bind to address 127.0.0.1:$BROKER_PORT" "$T/notup.out"
 
 # APACHE_VARIANTS="fcgid" runs one of them only.
 for v in ${APACHE_VARIANTS:-proxy-fcgi fcgid}; do run_variant "$v"; done

@@ -54,6 +54,8 @@ for f in "$ROOT"/www/*; do
 	check "www/$(basename "$f") (the owner's page) installed 0644" \
 	    has_mode 644 "$R$P/share/awtrix-cloud/www/$(basename "$f")"
 done
+check "lighttpd/errors/413.html installed 0644 (server.errorfile-prefix)" \
+    has_mode 644 "$R$P/share/awtrix-cloud/lighttpd/errors/413.html"
 for u in $UNITS; do
 	check "unit $u installed 0644" has_mode 644 "$R$P/lib/systemd/system/$u"
 done
