@@ -11,6 +11,7 @@
 #include "agent.h"
 #include "log.h"
 #include "relay.h"
+#include "translate.h"
 
 static void
 usage(FILE *f)
@@ -20,6 +21,7 @@ usage(FILE *f)
 	    "--state DIR --target URLPREFIX\n"
 	    "                    [--target-auth USER:PASS] [--allow MODE,...] "
 	    "[--deny MODE,...]\n"
+	    "                    [--generation 2|3] [--probe-interval S]\n"
 	    "       awtrix-agent --help | --version\n"
 	    "\n"
 	    "  --broker HOST:PORT   the broker's agent port\n"
@@ -32,7 +34,15 @@ usage(FILE *f)
 	    "                       http://127.0.0.1:7000/api/v3/ (AWTRIX 2)\n"
 	    "  --target-auth U:P    HTTP Basic auth towards the device\n"
 	    "  --allow MODE,...     also allow these endpoints\n"
-	    "  --deny MODE,...      refuse these endpoints (403)\n");
+	    "  --deny MODE,...      refuse these endpoints (403)\n"
+	    "  --generation 2|3     the clock's AWTRIX generation (default: "
+	    "2 if the\n"
+	    "                       target ends in /api/v3/, else 3); with 3, "
+	    "AWTRIX 2\n"
+	    "                       requests are translated\n"
+	    "  --probe-interval S   check that the clock answers after S idle "
+	    "seconds\n"
+	    "                       (default 30, 1..3600)\n");
 }
 
 static int
@@ -71,12 +81,16 @@ main(int argc, char **argv)
 		{ "target-auth", required_argument, NULL, 'u' },
 		{ "allow", required_argument, NULL, 'a' },
 		{ "deny", required_argument, NULL, 'd' },
+		{ "generation", required_argument, NULL, 'g' },
+		{ "probe-interval", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct agent_config cfg;
-	const char *key = NULL, *v;
+	const char *key = NULL, *v, *gen = NULL, *probe = NULL;
+	char *end;
+	long n;
 	int c;
 
 	log_init("awtrix-agent");
@@ -95,6 +109,8 @@ main(int argc, char **argv)
 		case 'u': cfg.device.auth = optarg; break;
 		case 'a': cfg.device.allow = optarg; break;
 		case 'd': cfg.device.deny = optarg; break;
+		case 'g': gen = optarg; break;
+		case 'p': probe = optarg; break;
 		case 'h': usage(stdout); return (0);
 		case 'V': printf("awtrix-agent %s\n", AWTRIX_VERSION); return (0);
 		default: return (bad_usage(NULL));
@@ -120,6 +136,21 @@ main(int argc, char **argv)
 	if ((cfg.device.allow && !modes_valid(cfg.device.allow)) ||
 	    (cfg.device.deny && !modes_valid(cfg.device.deny)))
 		return (bad_usage("--allow/--deny take modes separated by commas"));
+	if (gen == NULL)
+		cfg.device.generation = translate_generation(cfg.device.target);
+	else if (strcmp(gen, "2") == 0 || strcmp(gen, "3") == 0)
+		cfg.device.generation = gen[0] - '0';
+	else
+		return (bad_usage("--generation must be 2 or 3"));
+	cfg.device.probe_s = 30;
+	if (probe != NULL) {
+		n = strtol(probe, &end, 10);
+		if (*probe < '0' || *probe > '9' || *end != '\0' || n < 1 ||
+		    n > 3600)
+			return (bad_usage("--probe-interval must be 1..3600 "
+			    "seconds"));
+		cfg.device.probe_s = (int)n;
+	}
 	/* Test knobs: shorter heartbeats, so that dead links are seen fast. */
 	if ((v = getenv("AWTRIX_AGENT_PING_S")) != NULL && atoi(v) > 0)
 		cfg.ping_s = atoi(v);
