@@ -433,6 +433,19 @@ device_add_note(struct device *dev, const char *ctype)
 	dev->resp_len += (size_t)n;
 }
 
+/* Idle time before the next health probe: probe_s, but no more than
+ * DEVICE_DOWN_PROBE_S while the clock is not answering, so that requests
+ * flow again soon after it is back (the broker refuses them meanwhile). */
+static uint64_t
+device_probe_wait_ms(const struct device *dev)
+{
+	int s = dev->cfg.probe_s;
+
+	if (dev->clock == DEVICE_CLOCK_DOWN && s > DEVICE_DOWN_PROBE_S)
+		s = DEVICE_DOWN_PROBE_S;
+	return ((uint64_t)s * 1000);
+}
+
 /* What a finished call says about the clock. */
 static void
 device_observe(struct device *dev, CURLcode rc, long status)
@@ -470,7 +483,7 @@ device_finish(struct device *dev, CURLcode rc, uint64_t now_ms)
 		curl_easy_getinfo(dev->easy, CURLINFO_RESPONSE_CODE, &status);
 	device_observe(dev, rc, status);
 	if (dev->cfg.probe_s > 0)
-		dev->next_probe_ms = now_ms + (uint64_t)dev->cfg.probe_s * 1000;
+		dev->next_probe_ms = now_ms + device_probe_wait_ms(dev);
 	if (dev->probing) {
 		/* Whatever the probe got, the device is no longer busy with
 		 * the request that timed out. */
@@ -572,7 +585,7 @@ device_step(struct device *dev, uint64_t now_ms)
 	/* Idle for probe_s (or never asked): is the clock there? */
 	if (!dev->busy && dev->count == 0 && dev->cfg.probe_s > 0 &&
 	    now_ms >= dev->next_probe_ms) {
-		dev->next_probe_ms = now_ms + (uint64_t)dev->cfg.probe_s * 1000;
+		dev->next_probe_ms = now_ms + device_probe_wait_ms(dev);
 		device_probe(dev, now_ms, DEVICE_IDLE_PROBE_TIMEOUT_MS);
 		return;
 	}

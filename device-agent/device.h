@@ -20,6 +20,7 @@
 #define DEVICE_CONNECT_TIMEOUT_MS 3000
 #define DEVICE_PROBE_TIMEOUT_MS 30000
 #define DEVICE_IDLE_PROBE_TIMEOUT_MS 5000
+#define DEVICE_DOWN_PROBE_S 5		/* probe interval while it is down */
 #define DEVICE_VERSION_MAX 32
 
 struct device_config {
