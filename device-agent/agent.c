@@ -137,7 +137,7 @@ agent_send_clock(struct agentd *d)
 	int clock;
 
 	clock = device_clock(d->dev, version, sizeof(version));
-	if (clock == DEVICE_CLOCK_UNKNOWN || !d->connected)
+	if (clock == DEVICE_CLOCK_UNKNOWN || !d->connected || d->cfg->no_clock)
 		return;
 	n = linkmsg_encode_clock(d->msg, sizeof(d->msg),
 	    clock == DEVICE_CLOCK_UP, version);

@@ -156,5 +156,8 @@ main(int argc, char **argv)
 		cfg.ping_s = atoi(v);
 	if ((v = getenv("AWTRIX_AGENT_DEAD_S")) != NULL && atoi(v) > 0)
 		cfg.dead_s = atoi(v);
+	/* ...and one that plays an agent older than LM_CLOCK. */
+	if ((v = getenv("AWTRIX_AGENT_NO_CLOCK")) != NULL && strcmp(v, "1") == 0)
+		cfg.no_clock = 1;
 	return (agent_run(&cfg));
 }

@@ -3,7 +3,8 @@
 # and on while the agent runs (probe interval 1 s): while it is off, a
 # request is answered 502 device_unreachable by the broker at once (the
 # agent never tries the clock for it); once it is back, 200 again; with no
-# agent, 404 device_offline.  `awtrix-token status` tells each state, with
+# agent, 404 device_offline; an agent older than the CLOCK message still
+# works.  `awtrix-token status` tells each state, with
 # the firmware version from /api/stats, and its exit status says which
 # side is missing.
 . "$(dirname "$0")/../lib.sh"
@@ -50,6 +51,7 @@ check "...the broker counts it" \
 
 # --- and on again, on the same port -----------------------------------------
 spawn fake-again "$TBIN/fake-awtrix" --port "$F" --log "$T/fake.requests"
+FAKE_AGAIN=$LASTPID
 check "status: exit 0 again within the probe interval" wait_for status_is 0
 check "...clock: reachable (firmware 0.98)" says "clock: reachable (firmware 0.98)"
 cgi POST "mode=notify&token=$TOKEN" "$NOTIFY" application/json
@@ -63,13 +65,33 @@ check "status without the broker: exit 3" wait_for status_is 3
 check "...broker: not connected" says "broker: not connected"
 check "...clock: still reachable" says "clock: reachable (firmware 0.98)"
 
-# --- no agent -------------------------------------------------------------------
+# --- the broker back ------------------------------------------------------------
 start_broker
 # The agent's backoff after a few failed attempts: up to 8 s, with jitter.
 for k in 1 2 3; do
 	wait_for log_count_ge "$T/a.log" "device registered" 2 && break
 done
 check "the agent is back on the new broker" wait_for status_is 0
+
+# --- an agent older than LM_CLOCK keeps working ------------------------------------
+kill "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+n=$(grep_count "device registered" "$T/a.log")
+AWTRIX_AGENT_NO_CLOCK=1 start_agent a "http://127.0.0.1:$F/api/" --probe-interval 1
+wait_for log_count_ge "$T/a.log" "device registered" $((n + 1))
+cgi POST "mode=notify&token=$TOKEN" '{"text":"old agent"}' application/json
+check "an agent that never sends CLOCK: 200" is_status 200
+check "...and the clock got it" reached 'POST /api/notify .*old agent'
+n=$(grep_count "the clock does not answer" "$T/a.log")
+kill "$FAKE_AGAIN"
+wait "$FAKE_AGAIN" 2>/dev/null
+wait_for log_count_ge "$T/a.log" "the clock does not answer" $((n + 1))
+n=$(tries)
+cgi POST "mode=notify&token=$TOKEN" "$NOTIFY" application/json
+check "...clock off: still 502 device_unreachable, from the agent's own try" \
+    sh -c "[ '$STATUS' = 502 ] && [ \"\$(grep -c 'device call failed' '$T/a.log')\" -gt '$n' ]"
+
+# --- no agent -------------------------------------------------------------------
 kill "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
 cgi POST "mode=notify&token=$TOKEN" "$NOTIFY" application/json
