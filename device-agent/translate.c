@@ -53,7 +53,7 @@ tr_drop(struct translate_out *out, const char *key)
 	size_t off = strlen(out->note), cap = sizeof(out->note);
 	const char *k;
 
-	if (off > 0 && strcmp(out->note + off - 3, "...") == 0)
+	if (off >= 3 && strcmp(out->note + off - 3, "...") == 0)
 		return;
 	if (off + strlen(key) + 2 + 4 > cap) {
 		snprintf(out->note + off, cap - off, "%s...", off ? "," : "");
@@ -62,8 +62,8 @@ tr_drop(struct translate_out *out, const char *key)
 	if (off > 0)
 		out->note[off++] = ',';
 	for (k = key; *k != '\0'; k++)
-		out->note[off++] = (*k >= 0x20 && *k < 0x7f && *k != ',') ?
-		    *k : '?';
+		out->note[off++] = ((unsigned char)*k >= 0x20 &&
+		    (unsigned char)*k < 0x7f && *k != ',') ? *k : '?';
 	out->note[off] = '\0';
 }
 
@@ -78,7 +78,7 @@ tr_refuse(struct translate_out *out, const char *fmt, ...)
 	vsnprintf(out->note, sizeof(out->note), fmt, ap);
 	va_end(ap);
 	for (p = out->note; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
 	return (TRANSLATE_REFUSED);
 }
@@ -187,7 +187,8 @@ tr_parse(const struct relay_request *req)
 	return (o);
 }
 
-/* Serialise ${o} into ${out->body}.  0, or -1 (memory, too large). */
+/* Serialise ${o} into ${out->body}: TRANSLATE_REWRITTEN, TRANSLATE_REFUSED
+ * (larger than a relay body: a drawing grows), or -1 (memory). */
 static int
 tr_emit(struct translate_out *out, jo *o)
 {
@@ -196,13 +197,16 @@ tr_emit(struct translate_out *out, jo *o)
 
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (s == NULL || (n = strlen(s)) > RELAY_BODY_MAX)
+	if (s == NULL)
 		return (-1);
+	if ((n = strlen(s)) > RELAY_BODY_MAX)
+		return (tr_refuse(out, "the AWTRIX 3 translation would be "
+		    "larger than %d bytes", RELAY_BODY_MAX));
 	if ((out->body = malloc(n + 1)) == NULL)
 		return (-1);
 	memcpy(out->body, s, n + 1);
 	out->body_len = n;
-	return (0);
+	return (TRANSLATE_REWRITTEN);
 }
 
 /* The refusal in the relay's error shape (design 4). */
@@ -216,7 +220,7 @@ tr_error_body(struct translate_out *out)
 		return (-1);
 	if (tr_put(o, "error", json_object_new_string("bad_request")) == 0 &&
 	    tr_put(o, "message", json_object_new_string(out->note)) == 0)
-		rc = tr_emit(out, o);
+		rc = tr_emit(out, o) == TRANSLATE_REWRITTEN ? 0 : -1;
 	json_object_put(o);
 	return (rc);
 }
@@ -379,7 +383,7 @@ tr_notify(struct translate_out *out, jo *in)
 		return (-1);
 	tr_target(out, RELAY_POST, "notify");
 	if ((rc = tr_notify_keys(out, in, dst, 0)) == 0)
-		rc = tr_emit(out, dst) ? -1 : TRANSLATE_REWRITTEN;
+		rc = tr_emit(out, dst);
 	json_object_put(dst);
 	return (rc);
 }
@@ -422,7 +426,7 @@ tr_tempapp(struct translate_out *out, jo *in)
 		/* AWTRIX 2 counts loops, AWTRIX 3 seconds: an estimate. */
 		if (tr_put(dst, "lifetime",
 		    json_object_new_int64((int64_t)loops * TRANSLATE_LOOP_S)) == 0)
-			rc = tr_emit(out, dst) ? -1 : TRANSLATE_REWRITTEN;
+			rc = tr_emit(out, dst);
 	}
 	json_object_put(dst);
 	return (rc);
@@ -475,7 +479,7 @@ tr_settings(struct translate_out *out, jo *in)
 		    "equivalent: %s", dropped);
 		goto out;
 	}
-	rc = tr_emit(out, dst) ? -1 : TRANSLATE_REWRITTEN;
+	rc = tr_emit(out, dst);
 out:
 	json_object_put(dst);
 	return (rc);
@@ -582,7 +586,7 @@ tr_basics(struct translate_out *out, jo *in)
 		    strcmp(cmd, "enable") == 0)))
 			goto out;
 	}
-	rc = tr_emit(out, dst) ? -1 : TRANSLATE_REWRITTEN;
+	rc = tr_emit(out, dst);
 out:
 	json_object_put(dst);
 	return (rc);
@@ -816,7 +820,7 @@ tr_draw(struct translate_out *out, jo *in)
 	    tr_put(dst, "stack", json_object_new_boolean(0)) == 0 &&
 	    (wait_ms == 0 || tr_put(dst, "duration",
 	    json_object_new_int64((wait_ms + 999) / 1000)) == 0))
-		rc = tr_emit(out, dst) ? -1 : TRANSLATE_REWRITTEN;
+		rc = tr_emit(out, dst);
 	json_object_put(dst);
 	return (rc);
 }

@@ -264,7 +264,7 @@ test_draw(void **state)
 static void
 test_bounds(void **state)
 {
-	char body[4096], *p;
+	char body[4096], *p, *big;
 	int i;
 
 	(void)state;
@@ -291,6 +291,19 @@ test_bounds(void **state)
 	assert_int_equal(post("settings", "{\"Brightness\":1,\"a\\nb\":1}"),
 	    TRANSLATE_REWRITTEN);
 	assert_string_equal(out.note, "a?b");
+	/* A drawing that grows past a relay body: refused, not cut. */
+	if ((big = malloc(RELAY_BODY_MAX + 1)) == NULL)
+		fail();
+	p = big;
+	p += sprintf(p, "{\"draw\":[");
+	for (i = 0; i < 3500; i++)
+		p += sprintf(p, "%s{\"type\":\"pixel\"}", i ? "," : "");
+	strcpy(p, "]}");
+	assert_true(strlen(big) <= RELAY_BODY_MAX);
+	refused("draw", big, "larger than");
+	free(big);
+	/* Non-ASCII in a refused name stays out of the note. */
+	refused("draw", "{\"draw\":[{\"type\":\"\xc3\xa9\"}]}", "??");
 	/* Trailing garbage: not one JSON text. */
 	refused("basics", "{\"power\":true} x", "JSON object");
 }
