@@ -67,7 +67,7 @@ bin/awtrix-cloud.fcgi: $(FCGI_OBJ) $(LIB)
 
 bin/awtrix-agent: $(AGENT_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS_SODIUM)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljson-c $(LDLIBS_SODIUM)
 
 bin/awtrix-token: $(TOKEN_OBJ) $(LIB)
 	@mkdir -p bin
@@ -96,7 +96,8 @@ testbin: $(UNIT_BIN) $(TOOL_BIN) tests/bin/loadagents
 deps:
 	@scripts/deps build
 
-# The whole relay on this machine (see README); DEMO_ONESHOT=1 for scripts.
+# The whole relay on this machine (see README); DEMO_ONESHOT=1 for scripts,
+# DEMO_AWTRIX=2 for a simulated AWTRIX 2 host instead of the AWTRIX 3 clock.
 demo:
 	@scripts/deps demo
 	@$(MAKE) --no-print-directory all tests/bin/fake-awtrix

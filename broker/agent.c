@@ -392,6 +392,11 @@ agent_live(struct broker *b, struct agent *a)
 		case LM_ANSWER:
 			route_answer(b, a, m.id, &m.ans);
 			break;
+		case LM_CLOCK:
+			/* Requests get 502 at once while it is down
+			 * (route.c); the version is the agent's to show. */
+			a->clock_down = !m.reachable;
+			break;
 		case LM_ROTATE:
 			/* agent_rotate may close a: park first. */
 			if (link_park(&a->link)) {

@@ -82,6 +82,7 @@ struct agent {
 	uint8_t state;			/* enum agent_state */
 	uint8_t in_tables;
 	uint8_t inflight;
+	uint8_t clock_down;		/* LM_CLOCK said: clock not answering */
 	uint32_t events;		/* what epoll reports now */
 	uint32_t next_id;
 	struct link link;		/* link.fd is the socket */

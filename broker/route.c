@@ -107,6 +107,11 @@ route_request(struct broker *b, struct front *f, const struct front_msg *m)
 		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_OFFLINE, 0);
 		return;
 	}
+	if (a->clock_down) {	/* the agent is up, its clock is not */
+		route_reply_outcome(b, f->fd, f->gen, m->id,
+		    RELAY_UNREACHABLE, 0);
+		return;
+	}
 	if ((wait = rate_take(b, a)) != 0) {
 		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_RATE_LIMITED,
 		    wait);

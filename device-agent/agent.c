@@ -126,6 +126,37 @@ agent_on_answer(void *ctx, uint32_t id, const struct relay_answer *ans)
 	(void)agent_send(d, d->msg, (size_t)n);
 }
 
+/* Tell the broker how the clock is (LM_CLOCK), so that it answers 502 at
+ * once while the clock does not answer.  Nothing while unknown: the broker
+ * assumes a clock is there, as it does for agents that never say. */
+static void
+agent_send_clock(struct agentd *d)
+{
+	char version[DEVICE_VERSION_MAX + 1];
+	long n;
+	int clock;
+
+	clock = device_clock(d->dev, version, sizeof(version));
+	if (clock == DEVICE_CLOCK_UNKNOWN || !d->connected || d->cfg->no_clock)
+		return;
+	n = linkmsg_encode_clock(d->msg, sizeof(d->msg),
+	    clock == DEVICE_CLOCK_UP, version);
+	if (n < 0) {
+		log_error("%s: cannot encode the clock's health", __func__);
+		return;
+	}
+	(void)agent_send(d, d->msg, (size_t)n);
+}
+
+/* device.c's health callback. */
+static void
+agent_on_health(void *ctx, int clock, const char *version)
+{
+	(void)clock;
+	(void)version;
+	agent_send_clock(ctx);
+}
+
 static void
 agent_connect(struct agentd *d)
 {
@@ -151,6 +182,7 @@ agent_connect(struct agentd *d)
 	d->connected_ms = d->last_rx_ms = d->last_tx_ms = d->now_ms;
 	log_info("connected to the broker %s; device registered",
 	    d->cfg->broker);
+	agent_send_clock(d);
 	if (url[0] != '\0' && (state_url_read(d->st.dir, stored,
 	    sizeof(stored)) || strcmp(stored, url) != 0) &&
 	    state_url_write(d->st.dir, url, strlen(url)))
@@ -302,6 +334,16 @@ control_accept(struct agentd *d)
 		const char *s = d->connected ? "connected\n" : "disconnected\n";
 		(void)send(fd, s, strlen(s), MSG_NOSIGNAL);
 		close(fd);
+	} else if (strcmp(line, "clock") == 0) {
+		char version[DEVICE_VERSION_MAX + 1], reply[CONTROL_LINE_MAX];
+		int clock = device_clock(d->dev, version, sizeof(version));
+
+		snprintf(reply, sizeof(reply), "%s%s%s\n",
+		    clock == DEVICE_CLOCK_UP ? "reachable" :
+		    clock == DEVICE_CLOCK_DOWN ? "unreachable" : "unknown",
+		    version[0] ? " " : "", version);
+		(void)send(fd, reply, strlen(reply), MSG_NOSIGNAL);
+		close(fd);
 	} else if (strcmp(line, "regenerate") == 0)
 		control_regenerate(d, fd);
 	else {
@@ -376,6 +418,7 @@ agent_run(const struct agent_config *cfg)
 		log_error("cannot set up libcurl");
 		goto out;
 	}
+	device_set_health(d->dev, agent_on_health);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);

@@ -14,6 +14,7 @@ struct agent_config {
 	int ping_s;			/* 20 */
 	int dead_s;			/* 50 */
 	int handshake_ms;		/* 5000 */
+	int no_clock;			/* test knob: never send LM_CLOCK */
 };
 
 /**

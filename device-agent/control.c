@@ -68,6 +68,7 @@ control_ask(const char *dir, const char *cmd, char *reply, size_t cap,
 	struct sockaddr_un sun;
 	struct pollfd pfd;
 	size_t have = 0, len = strlen(cmd);
+	char line[CONTROL_LINE_MAX];
 	ssize_t n;
 	char *nl;
 	int fd, saved;
@@ -78,8 +79,15 @@ control_ask(const char *dir, const char *cmd, char *reply, size_t cap,
 		return (-1);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)))
 		goto fail;
-	if (send(fd, cmd, len, MSG_NOSIGNAL) != (ssize_t)len ||
-	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
+	/* One send: the agent acts on the first read and closes, so a
+	 * newline sent on its own could meet a closed socket (EPIPE). */
+	if (len + 1 >= sizeof(line)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	memcpy(line, cmd, len);
+	line[len] = '\n';
+	if (send(fd, line, len + 1, MSG_NOSIGNAL) != (ssize_t)(len + 1))
 		goto fail;
 	pfd.fd = fd;
 	pfd.events = POLLIN;

@@ -6,6 +6,9 @@
  * agent to do what only it can do while connected.  One line each way:
  *
  *   status      -> "connected" | "disconnected"
+ *   clock       -> "reachable [VERSION]" | "unreachable [VERSION]" |
+ *                  "unknown" (the clock's health as last seen; VERSION
+ *                  is its firmware's, from /api/stats, if known)
  *   regenerate  -> "rotated" | "offline" | "refused <reason>"
  *
  * Only the agent's own user (or root) may connect (SO_PEERCRED).

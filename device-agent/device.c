@@ -1,10 +1,14 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "device.h"
 #include "log.h"
 #include "modes.h"
 #include "net.h"
+#include "translate.h"
 
 /* The documented, non-destructive endpoints of AWTRIX 3 and AWTRIX 2.
  * erase, resetSettings, doupdate, reboot and sleep are absent on purpose:
@@ -27,6 +31,7 @@ struct queued {
 	char ctype[24];
 	uint8_t *body;
 	size_t body_len;
+	char note[TRANSLATE_NOTE_MAX];	/* AWTRIX 2 keys dropped */
 };
 
 struct device {
@@ -42,6 +47,10 @@ struct device {
 	int forget;			/* discard cur's answer */
 	int stalled;			/* a call timed out: device maybe busy */
 	int probing;			/* cur is a probe, not a request */
+	device_health_fn *health_fn;
+	int clock;			/* enum device_clock */
+	char version[DEVICE_VERSION_MAX + 1];
+	uint64_t next_probe_ms;		/* 0: at once */
 	struct curl_slist *headers;
 	uint8_t *resp;			/* RELAY_BODY_MAX */
 	size_t resp_len;
@@ -115,12 +124,80 @@ device_new(const struct device_config *cfg, CURLM *multi,
 	dev->multi = multi;
 	dev->fn = fn;
 	dev->ctx = ctx;
+	dev->clock = DEVICE_CLOCK_UNKNOWN;
 	if ((dev->easy = curl_easy_init()) == NULL ||
 	    (dev->resp = malloc(RELAY_BODY_MAX)) == NULL) {
 		device_free(dev);
 		return (NULL);
 	}
 	return (dev);
+}
+
+void
+device_set_health(struct device *dev, device_health_fn *fn)
+{
+	dev->health_fn = fn;
+}
+
+int
+device_clock(const struct device *dev, char *version, size_t cap)
+{
+	if (cap > 0)
+		snprintf(version, cap, "%s", dev->version);
+	return (dev->clock);
+}
+
+/* The clock answered (or not): tell the agent when that changes. */
+static void
+device_health(struct device *dev, int clock)
+{
+	if (clock == dev->clock)
+		return;
+	dev->clock = clock;
+	if (clock == DEVICE_CLOCK_UP)
+		log_info("the clock answers%s%s", dev->version[0] ?
+		    "; firmware " : "", dev->version);
+	else
+		log_warn("the clock does not answer");
+	if (dev->health_fn != NULL)
+		dev->health_fn(dev->ctx, clock, dev->version);
+}
+
+/* The "version" of a /api/stats answer (AWTRIX 3) or of basics
+ * {"get":"version"} (AWTRIX 2), kept if printable and short. */
+static void
+device_version(struct device *dev)
+{
+	struct json_tokener *tok;
+	json_object *o, *v;
+	const char *s;
+	size_t i, n;
+	int changed = 0;
+
+	if (dev->resp_len == 0 || dev->resp[0] != '{' ||
+	    (tok = json_tokener_new_ex(8)) == NULL)
+		return;
+	o = json_tokener_parse_ex(tok, (const char *)dev->resp,
+	    (int)dev->resp_len);
+	if (o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+	    json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "version", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		s = json_object_get_string(v);
+		n = strlen(s);
+		for (i = 0; i < n; i++)
+			if (s[i] < 0x21 || s[i] > 0x7e)
+				break;
+		if (i == n && n > 0 && n <= DEVICE_VERSION_MAX &&
+		    strcmp(s, dev->version) != 0) {
+			memcpy(dev->version, s, n + 1);
+			changed = 1;
+		}
+	}
+	json_object_put(o);
+	json_tokener_free(tok);
+	if (changed && dev->clock == DEVICE_CLOCK_UP && dev->health_fn)
+		dev->health_fn(dev->ctx, dev->clock, dev->version);
 }
 
 static void
@@ -171,10 +248,78 @@ device_ctype(const struct relay_request *req)
 	return ("application/json");
 }
 
+/* The agent's own 400 for an AWTRIX 2 request it will not half-do: the
+ * relay's error shape (design 4), naming the key. */
+static void
+device_answer_refusal(struct device *dev, uint32_t id,
+    const struct translate_out *tr)
+{
+	static const char ctype[] = "application/json";
+	struct relay_answer ans;
+
+	memset(&ans, 0, sizeof(ans));
+	ans.outcome = RELAY_DEVICE;
+	ans.status = 400;
+	ans.ctype = ctype;
+	ans.ctype_len = sizeof(ctype) - 1;
+	ans.body = (const uint8_t *)tr->body;
+	ans.body_len = tr->body_len;
+	dev->fn(dev->ctx, id, &ans);
+}
+
+/*
+ * An AWTRIX 2 request for an AWTRIX 3 clock becomes its AWTRIX 3 call in
+ * ${t} (pointing into ${tr}).  Return 0 to go on with ${*reqp} (${t} or the
+ * request as it came), 1 if answered already.
+ */
+static int
+device_translate(struct device *dev, uint32_t id,
+    const struct relay_request **reqp, struct relay_request *t,
+    struct translate_out *tr)
+{
+	static const char json[] = "application/json";
+	int rc;
+
+	memset(tr, 0, sizeof(*tr));
+	if (dev->cfg.generation != 3)
+		return (0);
+	rc = translate_awtrix2(*reqp, tr);
+	if (rc < 0) {
+		device_answer_outcome(dev, id, RELAY_UNREACHABLE);
+		return (1);
+	}
+	if (rc == TRANSLATE_REFUSED) {
+		device_answer_refusal(dev, id, tr);
+		return (1);
+	}
+	if (rc == TRANSLATE_PASS)
+		return (0);
+	/* The owner's allow/deny lists hold for what really reaches the
+	 * clock: a denied power stays denied when it comes as basics. */
+	if (!device_mode_allowed(dev, tr->mode, strlen(tr->mode))) {
+		device_answer_outcome(dev, id, RELAY_NOT_ALLOWED);
+		return (1);
+	}
+	memset(t, 0, sizeof(*t));
+	t->method = tr->method;
+	t->mode = tr->mode;
+	t->mode_len = strlen(tr->mode);
+	t->query = tr->query;
+	t->query_len = strlen(tr->query);
+	t->ctype = json;
+	t->ctype_len = sizeof(json) - 1;
+	t->body = (const uint8_t *)tr->body;
+	t->body_len = tr->method == RELAY_POST ? tr->body_len : 0;
+	*reqp = t;
+	return (0);
+}
+
 void
 device_submit(struct device *dev, uint32_t id, uint64_t deadline_ms,
     uint64_t now_ms, const struct relay_request *req)
 {
+	struct translate_out tr;
+	struct relay_request t;
 	struct queued *q;
 	struct relay_answer ans;
 	char err[256];
@@ -188,7 +333,7 @@ device_submit(struct device *dev, uint32_t id, uint64_t deadline_ms,
 	/* A request the clock would misread is answered here, in the words
 	 * of the relay's own errors. */
 	memset(&ans, 0, sizeof(ans));
-	if (modes_refuse(dev->cfg.target, req, err, sizeof(err), &status) > 0) {
+	if (modes_refuse(dev->cfg.generation == 2, req, err, sizeof(err), &status) > 0) {
 		ans.outcome = RELAY_DEVICE;
 		ans.status = (uint16_t)status;
 		ans.ctype = "application/json";
@@ -206,6 +351,10 @@ device_submit(struct device *dev, uint32_t id, uint64_t deadline_ms,
 		device_answer_outcome(dev, id, RELAY_RATE_LIMITED);
 		return;
 	}
+	if (device_translate(dev, id, &req, &t, &tr)) {
+		translate_out_free(&tr);
+		return;
+	}
 	q = &dev->q[(dev->head + dev->count) % DEVICE_QUEUE_MAX];
 	memset(q, 0, sizeof(*q));
 	n = snprintf(q->url, sizeof(q->url), "%s%.*s%s%.*s", dev->cfg.target,
@@ -213,11 +362,13 @@ device_submit(struct device *dev, uint32_t id, uint64_t deadline_ms,
 	    (int)req->query_len, req->query);
 	if (n < 0 || (size_t)n >= sizeof(q->url)) {
 		device_answer_outcome(dev, id, RELAY_BAD_REQUEST);
+		translate_out_free(&tr);
 		return;
 	}
 	if (req->body_len > 0) {
 		if ((q->body = malloc(req->body_len)) == NULL) {
 			device_answer_outcome(dev, id, RELAY_UNREACHABLE);
+			translate_out_free(&tr);
 			return;
 		}
 		memcpy(q->body, req->body, req->body_len);
@@ -227,6 +378,8 @@ device_submit(struct device *dev, uint32_t id, uint64_t deadline_ms,
 	q->method = req->method;
 	q->body_len = req->body_len;
 	snprintf(q->ctype, sizeof(q->ctype), "%s", device_ctype(req));
+	snprintf(q->note, sizeof(q->note), "%s", tr.note);
+	translate_out_free(&tr);
 	dev->count++;
 }
 
@@ -303,8 +456,66 @@ static const char device_auth_hint[] =
     "for a user name and password: start awtrix-agent with --target-auth "
     "USER:PASS (the clock's web authentication)\"}";
 
+/* The device's body, then the note of what an AWTRIX 2 translation
+ * dropped (docs/http-api.md): the answer format stays the same on every
+ * hop, and the caller still reads it.  Text answers only. */
 static void
-device_finish(struct device *dev, CURLcode rc)
+device_add_note(struct device *dev, const char *ctype)
+{
+	char line[TRANSLATE_NOTE_MAX + 64];
+	int n;
+
+	if (dev->cur.note[0] == '\0' ||
+	    (ctype != NULL && strncmp(ctype, "application/json", 16) == 0))
+		return;
+	n = snprintf(line, sizeof(line), "%sawtrix-agent: dropped %s (no "
+	    "AWTRIX 3 equivalent)\n", dev->resp_len > 0 &&
+	    dev->resp[dev->resp_len - 1] != '\n' ? "\n" : "", dev->cur.note);
+	if (n < 0 || (size_t)n > RELAY_BODY_MAX - dev->resp_len)
+		return;
+	memcpy(dev->resp + dev->resp_len, line, (size_t)n);
+	dev->resp_len += (size_t)n;
+}
+
+/* Idle time before the next health probe: probe_s, but no more than
+ * DEVICE_DOWN_PROBE_S while the clock is not answering, so that requests
+ * flow again soon after it is back (the broker refuses them meanwhile). */
+static uint64_t
+device_probe_wait_ms(const struct device *dev)
+{
+	int s = dev->cfg.probe_s;
+
+	if (dev->clock == DEVICE_CLOCK_DOWN && s > DEVICE_DOWN_PROBE_S)
+		s = DEVICE_DOWN_PROBE_S;
+	return ((uint64_t)s * 1000);
+}
+
+/* What a finished call says about the clock. */
+static void
+device_observe(struct device *dev, CURLcode rc, long status)
+{
+	curl_off_t connect_ok = 0;
+
+	if (rc == CURLE_OK && status >= 100 && status <= 599) {
+		if (status < 300)
+			device_version(dev);
+		device_health(dev, DEVICE_CLOCK_UP);
+		return;
+	}
+	if (rc == CURLE_WRITE_ERROR && dev->resp_overflow) {
+		device_health(dev, DEVICE_CLOCK_UP);	/* it talks a lot */
+		return;
+	}
+	curl_easy_getinfo(dev->easy, CURLINFO_CONNECT_TIME_T, &connect_ok);
+	/* Connected but slow: busy, not gone, unless a probe (which waits
+	 * long) got nothing either. */
+	if (rc == CURLE_OPERATION_TIMEDOUT && connect_ok > 0 && !dev->probing)
+		return;
+	device_health(dev, DEVICE_CLOCK_DOWN);
+}
+
+static void
+device_finish(struct device *dev, CURLcode rc, uint64_t now_ms)
 {
 	struct relay_answer ans;
 	char *ctype = NULL;
@@ -312,18 +523,25 @@ device_finish(struct device *dev, CURLcode rc)
 
 	curl_multi_remove_handle(dev->multi, dev->easy);
 	dev->busy = 0;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(dev->easy, CURLINFO_RESPONSE_CODE, &status);
+	device_observe(dev, rc, status);
+	if (dev->cfg.probe_s > 0)
+		dev->next_probe_ms = now_ms + device_probe_wait_ms(dev);
 	if (dev->probing) {
 		/* Whatever the probe got, the device is no longer busy with
 		 * the request that timed out. */
 		dev->probing = 0;
 		dev->stalled = 0;
 		dev->forget = 0;
+		free(dev->cur.body);
+		dev->cur.body = NULL;
 		return;
 	}
 	memset(&ans, 0, sizeof(ans));
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(dev->easy, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_getinfo(dev->easy, CURLINFO_CONTENT_TYPE, &ctype);
+		device_add_note(dev, ctype);
 		ans.outcome = RELAY_DEVICE;
 		ans.status = (uint16_t)status;
 		if (ctype != NULL && strlen(ctype) <= RELAY_CTYPE_MAX &&
@@ -387,22 +605,34 @@ device_finish(struct device *dev, CURLcode rc)
 	dev->cur.body = NULL;
 }
 
-/* A harmless GET that returns when the device has finished whatever it
- * was doing; queued requests wait (and expire) meanwhile. */
+/* A harmless read that returns when the device has finished whatever it
+ * was doing; queued requests wait (and expire) meanwhile.  AWTRIX 3: GET
+ * stats; the AWTRIX 2 host has no stats: basics {"get":"version"}.  The
+ * same call, with a shorter time-out, is the idle health probe. */
 static void
-device_probe(struct device *dev, uint64_t now_ms)
+device_probe(struct device *dev, uint64_t now_ms, uint64_t timeout_ms)
 {
+	static const char get_version[] = "{\"get\":\"version\"}";
 	struct queued *q = &dev->cur;
 
 	memset(q, 0, sizeof(*q));
-	snprintf(q->url, sizeof(q->url), "%sstats", dev->cfg.target);
 	snprintf(q->ctype, sizeof(q->ctype), "application/json");
-	q->method = RELAY_GET;
-	q->deadline_ms = now_ms + DEVICE_PROBE_TIMEOUT_MS;
+	if (dev->cfg.generation == 2) {
+		snprintf(q->url, sizeof(q->url), "%sbasics", dev->cfg.target);
+		q->method = RELAY_POST;
+		q->body = (uint8_t *)strdup(get_version);
+		q->body_len = q->body ? sizeof(get_version) - 1 : 0;
+	} else {
+		snprintf(q->url, sizeof(q->url), "%sstats", dev->cfg.target);
+		q->method = RELAY_GET;
+	}
+	q->deadline_ms = now_ms + timeout_ms;
 	dev->probing = 1;
 	if (device_start(dev, now_ms)) {
 		dev->probing = 0;
 		dev->stalled = 0;
+		free(q->body);
+		q->body = NULL;
 	}
 }
 
@@ -415,9 +645,16 @@ device_step(struct device *dev, uint64_t now_ms)
 
 	while ((msg = curl_multi_info_read(dev->multi, &left)) != NULL)
 		if (msg->msg == CURLMSG_DONE && msg->easy_handle == dev->easy)
-			device_finish(dev, msg->data.result);
+			device_finish(dev, msg->data.result, now_ms);
 	if (!dev->busy && dev->stalled) {
-		device_probe(dev, now_ms);
+		device_probe(dev, now_ms, DEVICE_PROBE_TIMEOUT_MS);
+		return;
+	}
+	/* Idle for probe_s (or never asked): is the clock there? */
+	if (!dev->busy && dev->count == 0 && dev->cfg.probe_s > 0 &&
+	    now_ms >= dev->next_probe_ms) {
+		dev->next_probe_ms = now_ms + device_probe_wait_ms(dev);
+		device_probe(dev, now_ms, DEVICE_IDLE_PROBE_TIMEOUT_MS);
 		return;
 	}
 	while (!dev->busy && dev->count > 0) {

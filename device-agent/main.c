@@ -12,6 +12,7 @@
 #include "flags.h"
 #include "log.h"
 #include "relay.h"
+#include "translate.h"
 
 static void
 usage(FILE *f)
@@ -22,6 +23,7 @@ usage(FILE *f)
 	    "                    [--target-auth USER:PASS] [--allow MODE,...] "
 	    "[--deny MODE,...]\n"
 	    "                    [--verbose]\n"
+	    "                    [--generation 2|3] [--probe-interval S]\n"
 	    "       awtrix-agent --help | --version\n"
 	    "\n"
 	    "  --broker HOST:PORT   the broker's agent port\n"
@@ -36,7 +38,15 @@ usage(FILE *f)
 	    "  --allow MODE,...     also allow these endpoints\n"
 	    "  --deny MODE,...      refuse these endpoints (403)\n"
 	    "  --verbose            log every call to the clock: mode, status, "
-	    "time\n");
+	    "time\n"
+	    "  --generation 2|3     the clock's AWTRIX generation (default: "
+	    "2 if the\n"
+	    "                       target ends in /api/v3/, else 3); with 3, "
+	    "AWTRIX 2\n"
+	    "                       requests are translated\n"
+	    "  --probe-interval S   check that the clock answers after S idle "
+	    "seconds\n"
+	    "                       (default 30, 1..3600)\n");
 }
 
 static int
@@ -76,13 +86,16 @@ main(int argc, char **argv)
 		{ "allow", required_argument, NULL, 'a' },
 		{ "deny", required_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "generation", required_argument, NULL, 'g' },
+		{ "probe-interval", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct agent_config cfg;
-	const char *key = NULL, *v, *why;
-	char bad[64], msg[512];
+	const char *key = NULL, *v, *why, *gen = NULL, *probe = NULL;
+	char bad[64], msg[512], *end;
+	long n;
 	int c;
 
 	log_init("awtrix-agent");
@@ -102,6 +115,8 @@ main(int argc, char **argv)
 		case 'a': cfg.device.allow = optarg; break;
 		case 'd': cfg.device.deny = optarg; break;
 		case 'v': cfg.device.verbose = 1; break;
+		case 'g': gen = optarg; break;
+		case 'p': probe = optarg; break;
 		case 'h': usage(stdout); return (0);
 		case 'V': printf("awtrix-agent %s\n", AWTRIX_VERSION); return (0);
 		default: return (bad_usage(NULL));
@@ -138,10 +153,28 @@ main(int argc, char **argv)
 		snprintf(msg, sizeof(msg), "--deny: %s %s", bad, why);
 		return (bad_usage(msg));
 	}
+	if (gen == NULL)
+		cfg.device.generation = translate_generation(cfg.device.target);
+	else if (strcmp(gen, "2") == 0 || strcmp(gen, "3") == 0)
+		cfg.device.generation = gen[0] - '0';
+	else
+		return (bad_usage("--generation must be 2 or 3"));
+	cfg.device.probe_s = 30;
+	if (probe != NULL) {
+		n = strtol(probe, &end, 10);
+		if (*probe < '0' || *probe > '9' || *end != '\0' || n < 1 ||
+		    n > 3600)
+			return (bad_usage("--probe-interval must be 1..3600 "
+			    "seconds"));
+		cfg.device.probe_s = (int)n;
+	}
 	/* Test knobs: shorter heartbeats, so that dead links are seen fast. */
 	if ((v = getenv("AWTRIX_AGENT_PING_S")) != NULL && atoi(v) > 0)
 		cfg.ping_s = atoi(v);
 	if ((v = getenv("AWTRIX_AGENT_DEAD_S")) != NULL && atoi(v) > 0)
 		cfg.dead_s = atoi(v);
+	/* ...and one that plays an agent older than LM_CLOCK. */
+	if ((v = getenv("AWTRIX_AGENT_NO_CLOCK")) != NULL && strcmp(v, "1") == 0)
+		cfg.no_clock = 1;
 	return (agent_run(&cfg));
 }

@@ -52,11 +52,9 @@ modes_body_json(const struct relay_request *req)
 }
 
 size_t
-modes_refuse(const char *target, const struct relay_request *req,
+modes_refuse(int awtrix2, const struct relay_request *req,
     char *buf, size_t cap, int *status)
 {
-	size_t tlen = strlen(target);
-	int awtrix2 = tlen >= 8 && strcmp(target + tlen - 8, "/api/v3/") == 0;
 	const char *want = NULL;
 	int n;
 

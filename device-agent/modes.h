@@ -13,15 +13,15 @@
 #include "relay.h"
 
 /**
- * modes_refuse(target, req, buf, cap, status):
+ * modes_refuse(awtrix2, req, buf, cap, status):
  * Return the length of a JSON error body written into ${buf} (at most ${cap}
  * bytes), with the HTTP status in ${status}, when ${req} cannot work on the
- * clock behind ${target} (an AWTRIX 2 host when it ends in "/api/v3/"):
+ * clock (an AWTRIX 2 host when ${awtrix2}, else AWTRIX 3):
  * 405 method_not_allowed for a method the endpoint does not serve, 400
  * bad_request for a form-encoded body that is not JSON where the endpoint
  * reads JSON.  Return 0 when the request may go to the clock.
  */
-size_t modes_refuse(const char *target, const struct relay_request *req,
+size_t modes_refuse(int awtrix2, const struct relay_request *req,
     char *buf, size_t cap, int *status);
 
 #endif

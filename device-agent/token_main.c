@@ -28,6 +28,7 @@ usage(FILE *f)
 	    "       awtrix-token [--state DIR] url [MODE] [--qr]\n"
 	    "       awtrix-token [--state DIR] url --page\n"
 	    "       awtrix-token [--state DIR] regenerate\n"
+	    "       awtrix-token [--state DIR] status\n"
 	    "       awtrix-token --help | --version\n"
 	    "\n"
 	    "  --state DIR      the agent's state directory (default "
@@ -41,7 +42,11 @@ usage(FILE *f)
 	    "the fragment\n"
 	    "  regenerate       make a new token (the old one is dead for ever)"
 	    "\n"
-	    "                   and print it, then the new URL\n");
+	    "                   and print it, then the new URL\n"
+	    "  status           is the agent running, connected, is the clock "
+	    "there?\n"
+	    "                   (exit 0 all yes, 1 no agent, 3 no broker, 4 no "
+	    "clock)\n");
 }
 
 static int
@@ -260,6 +265,49 @@ cmd_regenerate(const char *dir)
 	return (regenerated(dir));
 }
 
+/* Ask the running agent (control socket); nothing reaches the clock. */
+static int
+cmd_status(const char *dir)
+{
+	char link[CONTROL_LINE_MAX], clock[CONTROL_LINE_MAX], *sp;
+	const char *version = NULL;
+	int connected, rc = 0;
+
+	if (control_ask(dir, "status", link, sizeof(link), 5000)) {
+		if (errno == ENOENT || errno == ECONNREFUSED) {
+			printf("agent: not running\n");
+			return (1);
+		}
+		fprintf(stderr, "awtrix-token: cannot talk to the agent: %s\n",
+		    strerror(errno));
+		return (1);
+	}
+	printf("agent: running\n");
+	connected = strcmp(link, "connected") == 0;
+	printf("broker: %s\n", connected ? "connected" : "not connected");
+	if (!connected)
+		rc = 3;
+	if (control_ask(dir, "clock", clock, sizeof(clock), 5000)) {
+		fprintf(stderr, "awtrix-token: the agent did not say how the "
+		    "clock is: %s\n", strerror(errno));
+		snprintf(clock, sizeof(clock), "unknown");
+	}
+	/* "reachable 0.98": the word, then the version if any. */
+	if ((sp = strchr(clock, ' ')) != NULL) {
+		*sp = '\0';
+		version = sp + 1;
+	}
+	if (strcmp(clock, "reachable") == 0)
+		printf("clock: reachable%s%s%s\n", version ? " (firmware " : "",
+		    version ? version : "", version ? ")" : "");
+	else
+		printf("clock: %s\n", strcmp(clock, "unreachable") == 0 ?
+		    "not reachable" : "not checked yet");
+	if (rc == 0 && strcmp(clock, "reachable") != 0)
+		rc = 4;
+	return (rc);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -310,5 +358,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "regenerate") == 0 && optind == argc)
 		return (cmd_regenerate(dir));
+	if (strcmp(cmd, "status") == 0 && optind == argc)
+		return (cmd_status(dir));
 	return (bad_usage("unknown command or extra argument"));
 }

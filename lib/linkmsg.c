@@ -3,6 +3,17 @@
 #include "linkmsg.h"
 #include "wire.h"
 
+static int
+linkmsg_printable(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return (0);
+	return (1);
+}
+
 int
 linkmsg_decode(const uint8_t *p, size_t len, struct linkmsg *m)
 {
@@ -38,6 +49,15 @@ linkmsg_decode(const uint8_t *p, size_t len, struct linkmsg *m)
 	case LM_ANSWER:
 		m->id = wire_get_u32(&r);
 		if (relay_answer_get(&r, &m->ans))
+			return (-1);
+		break;
+	case LM_CLOCK:
+		m->reachable = wire_get_u8(&r);
+		m->fw_len = wire_get_u8(&r);
+		if (m->reachable > 1 || m->fw_len > LINKMSG_VERSION_MAX)
+			return (-1);
+		m->fw = (const char *)wire_get_bytes(&r, m->fw_len);
+		if (m->fw != NULL && !linkmsg_printable(m->fw, m->fw_len))
 			return (-1);
 		break;
 	default:
@@ -111,6 +131,23 @@ linkmsg_encode_answer(uint8_t *buf, size_t cap, uint32_t id,
 	wire_put_u8(&w, LM_ANSWER);
 	wire_put_u32(&w, id);
 	relay_answer_put(&w, ans);
+	return (wire_writer_end(&w));
+}
+
+long
+linkmsg_encode_clock(uint8_t *buf, size_t cap, int reachable,
+    const char *version)
+{
+	struct wire_writer w;
+	size_t n = version ? strlen(version) : 0;
+
+	if (n > LINKMSG_VERSION_MAX || !linkmsg_printable(version, n))
+		return (-1);
+	wire_writer_init(&w, buf, cap);
+	wire_put_u8(&w, LM_CLOCK);
+	wire_put_u8(&w, reachable ? 1 : 0);
+	wire_put_u8(&w, (uint8_t)n);
+	wire_put_bytes(&w, version, n);
 	return (wire_writer_end(&w));
 }
 

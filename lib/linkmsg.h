@@ -13,6 +13,10 @@
  *   LM_ROTATED   u8 result, u16 0             broker: rotation committed (or not)
  *   LM_REQUEST   u32 id, u32 deadline_ms, relay_request     broker -> agent
  *   LM_ANSWER    u32 id, relay_answer                       agent -> broker
+ *   LM_CLOCK     u8 reachable (0/1), u8 n, version[n]       agent -> broker
+ *                (the clock's health when it changes; version: the
+ *                firmware's, printable, n <= LINKMSG_VERSION_MAX, 0 if
+ *                unknown.  Agents before it never send it.)
  *
  * Decoding is exact: unknown types, short fields and left-over bytes fail.
  */
@@ -27,6 +31,7 @@
 #define LINK_PROLOGUE "awtrix-cloud link v1"
 #define LINKMSG_REGISTER_LEN (1 + 1 + TOKEN_LEN)
 #define LINKMSG_URL_MAX 512
+#define LINKMSG_VERSION_MAX 32
 
 enum linkmsg_type {
 	LM_REGISTER = 1,
@@ -36,7 +41,8 @@ enum linkmsg_type {
 	LM_ROTATE,
 	LM_ROTATED,
 	LM_REQUEST,
-	LM_ANSWER
+	LM_ANSWER,
+	LM_CLOCK
 };
 
 /* Result of a registration or rotation, as the broker tells the agent. */
@@ -62,6 +68,9 @@ struct linkmsg {
 	uint32_t deadline_ms;		/* REQUEST: time left */
 	struct relay_request req;	/* REQUEST */
 	struct relay_answer ans;	/* ANSWER */
+	uint8_t reachable;		/* CLOCK: 0 or 1 */
+	const char *fw;			/* CLOCK: firmware version */
+	size_t fw_len;
 };
 
 /**
@@ -105,6 +114,13 @@ long linkmsg_encode_request(uint8_t *buf, size_t cap, uint32_t id,
  */
 long linkmsg_encode_answer(uint8_t *buf, size_t cap, uint32_t id,
     const struct relay_answer *ans);
+
+/**
+ * linkmsg_encode_clock(buf, cap, reachable, version):
+ * Encode LM_CLOCK (${version} may be NULL or "").  Return the length or -1.
+ */
+long linkmsg_encode_clock(uint8_t *buf, size_t cap, int reachable,
+    const char *version);
 
 /**
  * linkmsg_result_text(result):

@@ -1,6 +1,10 @@
 /*
  * fake-awtrix: a fake AWTRIX 3 clock (firmware 0.98 HTTP API) for the
  * integration tests, the benchmarks and the demo.  Flags: see fa_usage().
+ * With --generation 2 it plays an AWTRIX 2 host instead (awtrix-api.md 2):
+ * the POST endpoints under /api/v3/, each answering 200 "OK" to a JSON
+ * object (the real host's HTTP answers are not documented), and basics
+ * {"get":"version"|"uptime"} answering a JSON object.
  *
  * The firmware's transport quirks are copied on purpose, because the
  * relay must cope with them (/work/shared/awtrix-api.md 1.1-1.2): one
@@ -41,6 +45,7 @@
 #define FA_AUTH_MAX	256		/* HTTP_MAX_BASIC_AUTH_LEN */
 #define FA_BIG_MAX	(64L * 1024 * 1024)
 #define FA_VERSION	"0.98"
+#define FA2_VERSION	"0.43"		/* the AWTRIX 2 host's, made up */
 #define FA_OFF_RGB	0x282828u	/* dim grey: an unlit LED */
 #define FA_NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -71,6 +76,7 @@ struct fa_opts {
 	const char	*log_path;
 	int		 render;
 	int		 hostile;
+	long		 generation;	/* 3, or 2: an AWTRIX 2 host */
 };
 
 struct fa_req {
@@ -1003,6 +1009,43 @@ fa_hostile(struct fa_srv *srv)
 	return 1;
 }
 
+/* AWTRIX 2 host: any JSON object is taken; get answers a JSON object. */
+static void
+fa_h2_post(struct fa_srv *srv, const struct fa_route *rt)
+{
+	struct fa_span v;
+	struct fa_resp *r = &srv->resp;
+	int kind;
+
+	if (fa_json_valid(srv->req.plain, &kind) == -1 || kind != '{') {
+		fa_resp_set(r, 400, "text/plain", "Bad Request");
+		return;
+	}
+	if (strcmp(rt->arg, "basics") == 0 &&
+	    fa_json_get(srv->req.plain, "get", &v) == 0) {
+		snprintf(r->sbuf, sizeof(r->sbuf), "{\"version\":\""
+		    FA2_VERSION "\",\"uptime\":%lld}",
+		    (fa_now_ms() - srv->start_ms) / 1000);
+		fa_resp_set(r, 200, "application/json", r->sbuf);
+		return;
+	}
+	fa_ok(srv);
+	if (strcmp(rt->arg, "notify") == 0)
+		fa_show(srv, srv->req.plain, "notify", NULL);
+	else
+		fa_say(srv, rt->arg, srv->req.plain.s, srv->req.plain.n);
+}
+
+static const struct fa_route fa2_routes[] = {
+	{ "/api/v3/basics", FA_POST, fa_h2_post, "basics" },
+	{ "/api/v3/settings", FA_POST, fa_h2_post, "settings" },
+	{ "/api/v3/notify", FA_POST, fa_h2_post, "notify" },
+	{ "/api/v3/temporaryapp", FA_POST, fa_h2_post, "temporaryapp" },
+	{ "/api/v3/draw", FA_POST, fa_h2_post, "draw" },
+	{ "/api/v3/app", FA_POST, fa_h2_post, "app" },
+	{ "/api/v3/customapp", FA_POST, fa_h2_post, "customapp" },
+};
+
 static void
 fa_dispatch(struct fa_srv *srv)
 {
@@ -1025,8 +1068,9 @@ fa_dispatch(struct fa_srv *srv)
 		return;
 	m = strcmp(req->method, "GET") == 0 ? FA_GET :
 	    strcmp(req->method, "POST") == 0 ? FA_POST : 4;
-	for (i = 0; i < FA_NITEMS(fa_routes); i++) {
-		rt = &fa_routes[i];
+	for (i = 0; i < (srv->o.generation == 2 ? FA_NITEMS(fa2_routes) :
+	    FA_NITEMS(fa_routes)); i++) {
+		rt = srv->o.generation == 2 ? &fa2_routes[i] : &fa_routes[i];
 		if (strlen(rt->path) == req->pathlen &&
 		    memcmp(rt->path, req->target, req->pathlen) == 0 &&
 		    (rt->methods & m)) {
@@ -1402,7 +1446,10 @@ fa_usage(FILE *f)
 	    "  --render          print \"clock: ...\" lines and LED frames\n"
 	    "  --hostile         notify and screen answer text/html with "
 	    "script,\n"
-	    "                    stats answers JSON whose strings are markup\n",
+	    "                    stats answers JSON whose strings are markup\n"
+	    "  --generation 2|3  play an AWTRIX 2 host (/api/v3/...) or an "
+	    "AWTRIX 3\n"
+	    "                    clock (default)\n",
 	    f);
 }
 
@@ -1434,6 +1481,7 @@ fa_args(int argc, char *argv[], struct fa_opts *o)
 		{ "--delay-ms", 0, 3600000, &o->delay_ms },
 		{ "--big-body", 2, FA_BIG_MAX, &o->big_body },
 		{ "--max-requests", 1, 1000000000L, &o->max_requests },
+		{ "--generation", 2, 3, &o->generation },
 	};
 	size_t k;
 	int i;
@@ -1485,6 +1533,7 @@ main(int argc, char *argv[])
 	int s, fd, one = 1, rc;
 
 	memset(&o, 0, sizeof(o));
+	o.generation = 3;
 	if ((rc = fa_args(argc, argv, &o)) != 0) {
 		fa_usage(rc == 1 ? stdout : stderr);
 		return rc == 1 ? 0 : 2;

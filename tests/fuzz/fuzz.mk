@@ -20,7 +20,7 @@
 #   make fuzz-seeds     regenerate the seed-* files of tests/fuzz/corpus/
 
 FUZZ_TARGETS = noise_responder link_frame front_frame fcgi_request \
-	json_check relay_answer
+	json_check relay_answer translate
 FUZZ_SECONDS ?= 60
 FUZZ_CLANG ?= clang
 FUZZ_OUT = tests/bin/fuzz
@@ -34,6 +34,7 @@ FUZZ_MAXLEN_front_frame = 70000
 FUZZ_MAXLEN_fcgi_request = 70000
 FUZZ_MAXLEN_json_check = 65536
 FUZZ_MAXLEN_relay_answer = 70000
+FUZZ_MAXLEN_translate = 60001
 
 FUZZ_DEFS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-DAWTRIX_VERSION='"$(VERSION)"' -Ilib -Itests/fuzz
@@ -47,9 +48,12 @@ REPLAY_CFLAGS = $(filter-out -MMD -MP,$(CFLAGS)) -Itests/fuzz \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 FUZZ_LDLIBS = -lsodium -ljson-c
-# What the targets #include besides lib/ (fcgi/*.c, device-agent/device.c).
+# What the targets #include besides lib/ (fcgi/*.c, device-agent/device.c,
+# device-agent/translate.c, device-agent/modes.c).
 FUZZ_DEPS = tests/fuzz/fuzz.h $(wildcard lib/*.h fcgi/*.c fcgi/*.h) \
-	device-agent/device.c device-agent/device.h
+	device-agent/device.c device-agent/device.h \
+	device-agent/translate.c device-agent/translate.h \
+	device-agent/modes.c device-agent/modes.h
 
 # lib/ compiled once per flavour into its own archive, so that a target
 # may replace a member (fuzz_relay_answer has a quiet lib/log.c).

@@ -102,6 +102,13 @@ encode(const struct linkmsg *m, uint8_t *buf, size_t cap)
 		    &m->req));
 	case LM_ANSWER:
 		return (linkmsg_encode_answer(buf, cap, m->id, &m->ans));
+	case LM_CLOCK: {
+		char v[LINKMSG_VERSION_MAX + 1];
+
+		memcpy(v, m->fw, m->fw_len);
+		v[m->fw_len] = '\0';
+		return (linkmsg_encode_clock(buf, cap, m->reachable, v));
+	}
 	}
 	FUZZ_CHECK(!"decoded an unknown type");
 	return (-1);
@@ -153,6 +160,10 @@ check_message(const uint8_t *data, size_t len)
 		FUZZ_CHECK(m.ans.ctype_len <= RELAY_CTYPE_MAX &&
 		    m.ans.body_len <= RELAY_BODY_MAX);
 		(void)relay_outcome_name(m.ans.outcome);
+		break;
+	case LM_CLOCK:
+		FUZZ_CHECK(m.reachable <= 1 && m.fw_len <= LINKMSG_VERSION_MAX);
+		FUZZ_CHECK(inside(m.fw, m.fw_len, p, len));
 		break;
 	default:
 		FUZZ_CHECK(len == 1);

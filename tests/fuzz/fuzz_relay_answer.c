@@ -54,6 +54,8 @@
 #endif
 
 #include "../../device-agent/device.c"
+#include "../../device-agent/translate.c"
+#include "../../device-agent/modes.c"
 
 /* --- libcurl, as far as device.c uses it ------------------------------- */
 
@@ -240,6 +242,8 @@ inside(const void *q, size_t n, const uint8_t *p, size_t len)
 static int answers;
 static uint32_t answered_id;
 static int answered_outcome;
+static int answered_status;
+static int answered_json;	/* a JSON body that names an error slug */
 
 /*
  * agent.c's agent_on_answer, and then what the broker does with it: decode
@@ -257,6 +261,10 @@ on_answer(void *ctx, uint32_t id, const struct relay_answer *ans)
 	answers++;
 	answered_id = id;
 	answered_outcome = ans->outcome;
+	answered_status = ans->status;
+	answered_json = ans->ctype_len == 16 &&
+	    memcmp(ans->ctype, "application/json", 16) == 0 &&
+	    ans->body_len > 10 && memcmp(ans->body, "{\"error\":\"", 10) == 0;
 	FUZZ_CHECK(ans->outcome < RELAY_OUTCOME_COUNT);
 #ifdef FUZZ_KNOWN_BUGS
 	/* Known: device.c passes on a Content-Type with bytes outside
@@ -345,10 +353,13 @@ request_to_device(const struct relay_request *req)
 
 	device_submit(dev, 41, 10000, 1000, req);
 	if (answers == 1) {
-		/* Refused at once, and said why. */
+		/* Refused at once, and said why: by an outcome, or in the
+		 * relay's own words (modes.c, translate.c: 400, 405). */
 		FUZZ_CHECK(answered_id == 41);
 		FUZZ_CHECK(answered_outcome == RELAY_NOT_ALLOWED ||
-		    answered_outcome == RELAY_BAD_REQUEST);
+		    answered_outcome == RELAY_BAD_REQUEST ||
+		    (answered_outcome == RELAY_DEVICE && answered_json &&
+		    (answered_status == 400 || answered_status == 405)));
 		FUZZ_CHECK(dev->count == 0);
 	} else {
 		FUZZ_CHECK(answers == 0 && dev->count == 1);

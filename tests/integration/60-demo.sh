@@ -13,6 +13,12 @@ check "the demo printed the owner's page link (token in the fragment)" \
 check "the notification reached the simulated clock" \
     grep -q '^clock: notify "Mail from Alice"' "$T/demo.out"
 check "the demo answered 200 through lighttpd" grep -q "answer: OK (HTTP 200)" "$T/demo.out"
+check "an AWTRIX 2 applet's body reaches the AWTRIX 3 clock translated" \
+    grep -q 'the AWTRIX 3 clock got: POST /api/notify {"stack":false,"icon":"36","text":"Old applet","color":\[255,255,255\]}' "$T/demo.out"
+DEMO_ONESHOT=1 DEMO_AWTRIX=2 "$ROOT/scripts/demo" >"$T/demo-2.out" 2>&1
+check "DEMO_AWTRIX=2: the AWTRIX 2 host shows the AWTRIX 2 body" \
+    sh -c "grep -q '^clock: notify \"Mail from Alice\"' '$T/demo-2.out' &&
+    grep -q 'answer: OK (HTTP 200)' '$T/demo-2.out'"
 check "nothing is left behind in its directory" \
     sh -c "! ls -d '$T'/awtrix-demo.* 2>/dev/null"
 check "nothing is left running" \

@@ -45,8 +45,12 @@ check "after the agent died: 404 device_offline" is_status 404 device_offline
 
 # --- a caller that hangs up mid-request (SIGPIPE on the broker's side) ---------
 FAKE=slow; start_fake slow --delay-ms 800
+n=$(grep_count "the clock answers" "$T/a.log")
 start_agent a "http://127.0.0.1:$FAKE_PORT/api/"
 wait_for stat_is devices_connected 1
+# The agent's first health probe takes the slow device's 800 ms too: let it
+# finish, or the requests below would wait behind it past the deadline.
+wait_for log_count_ge "$T/a.log" "the clock answers" $((n + 1))
 timeout 0.2 bash -c "$(declare -f cgi); T=$T BIN=$BIN BROKER_SOCK=$BROKER_SOCK cgi POST 'mode=notify&token=$TOKEN' '{}' application/json"
 sleep 1
 check "the broker survives answering a caller that hung up" kill -0 "$BROKER_PID"
