@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "broker.h"
+#include "cluster.h"
 #include "front_client.h"
 #include "keyfile.h"
 #include "log.h"
@@ -30,6 +31,7 @@ usage(FILE *f)
 	    " --listen HOST:PORT\n"
 	    "                           [--public-url URL] [--socket-group GROUP]"
 	    " [--user USER]\n"
+	    "                           [--nats URL[,URL...]]\n"
 	    "       awtrix-broker stats --socket PATH\n"
 	    "       awtrix-broker revoke --key KEYFILE --db DBFILE TOKEN\n"
 	    "       awtrix-broker --help | --version\n");
@@ -87,7 +89,7 @@ cmd_pubkey(int argc, char **argv)
 
 enum {
 	OPT_KEY = 1, OPT_DB, OPT_SOCKET, OPT_LISTEN, OPT_URL, OPT_GROUP,
-	OPT_USER, OPT_HELP
+	OPT_USER, OPT_NATS, OPT_HELP
 };
 
 static const struct option serve_opts[] = {
@@ -98,6 +100,7 @@ static const struct option serve_opts[] = {
 	{ "public-url", required_argument, NULL, OPT_URL },
 	{ "socket-group", required_argument, NULL, OPT_GROUP },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "nats", required_argument, NULL, OPT_NATS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -109,6 +112,7 @@ parse_opts(int argc, char **argv, struct broker_config *cfg)
 {
 	struct passwd *pw;
 	struct group *gr;
+	const char *why;
 	int c;
 
 	optind = 1;
@@ -137,6 +141,14 @@ parse_opts(int argc, char **argv, struct broker_config *cfg)
 			cfg->user_uid = pw->pw_uid;
 			cfg->user_gid = pw->pw_gid;
 			break;
+		case OPT_NATS:
+			if (!cluster_urls_valid(optarg, &why)) {
+				fprintf(stderr, "awtrix-broker: --nats: %s\n",
+				    why);
+				return (2);
+			}
+			cfg->nats = optarg;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -161,6 +173,7 @@ config_defaults(struct broker_config *cfg)
 	cfg->max_pending = 4096;
 	cfg->ping_s = 20;
 	cfg->dead_s = 50;
+	cfg->kv_replicas = 3;
 }
 
 /* Test and benchmark knobs, from the environment: never needed in use. */
@@ -181,6 +194,9 @@ config_from_env(struct broker_config *cfg)
 		cfg->ping_s = atoi(v) > 0 ? atoi(v) : cfg->ping_s;
 	if ((v = getenv("AWTRIX_BROKER_DEAD_S")) != NULL)
 		cfg->dead_s = atoi(v) > 0 ? atoi(v) : cfg->dead_s;
+	if ((v = getenv("AWTRIX_BROKER_KV_REPLICAS")) != NULL)
+		cfg->kv_replicas = atoi(v) >= 1 && atoi(v) <= 5 ? atoi(v) :
+		    cfg->kv_replicas;
 	if ((v = getenv("AWTRIX_BROKER_MAX_HANDSHAKES")) != NULL)
 		cfg->max_handshakes = atoi(v) > 0 ? atoi(v) :
 		    cfg->max_handshakes;

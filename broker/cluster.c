@@ -1,0 +1,1158 @@
+/*
+ * --nats: the cluster of brokers (see cluster.h and docs/scale-out.md).
+ *
+ * Subjects (hex of keyed hashes, never a token or the database's hash):
+ *   awtrix.d.<route>   the holder of a token subscribes; requests ('Q')
+ *                      and evictions ('E') are published there
+ *   <inbox>.<n>        this broker's replies ('A'); n names the pending
+ *                      entry (pool index << 32 | serial)
+ *   awtrix.peers       a heartbeat ('P' + broker id) every 5 s
+ *
+ * Threads: nats.c calls on_msg/on_state from its own threads; they only
+ * append to a mutex-protected queue and write the eventfd.  The worker
+ * thread runs the blocking KV calls, one job at a time, and hands each
+ * finished job back the same way.  Everything else runs on the loop.
+ */
+#define _GNU_SOURCE
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+#include <sodium.h>
+
+#include "broker.h"
+#include "cluster.h"
+#include "log.h"
+#include "wire.h"
+
+#define SUBJ_DEV "awtrix.d."
+#define SUBJ_PEERS "awtrix.peers"
+#define BUCKET "awtrix"
+#define ID_LEN 16
+#define HASH_HEX (2 * TOKEN_HASH_LEN)
+#define KEY_MAX (2 + HASH_HEX + 1)
+#define QUEUE_MAX 16384
+#define JOBS_MAX 256
+#define PEERS_MAX 64
+#define PEER_TTL_MS 15000
+#define BEAT_MS 5000
+#define KV_WAIT_MS 2000
+#define URLS_MAX 16
+#define DEADLINE_MARGIN_MS 20
+
+struct cluster_ev {
+	struct cluster_ev *next;
+	natsMsg *msg;
+};
+
+struct cluster_job {
+	struct cluster_job *next;
+	struct agent *agent;		/* loop thread only; NULL: cancelled */
+	uint8_t th[TOKEN_HASH_LEN];	/* what agent_*_done gets back */
+	int rotation;
+	/* Inputs (set before queueing) and result, for the worker. */
+	char k_rev[KEY_MAX], k_bind[KEY_MAX], k_dev[KEY_MAX],
+	    k_oldrev[KEY_MAX];
+	char v_dev[HASH_HEX + 1], v_tok[HASH_HEX + 1];
+	int result;
+};
+
+struct peer {
+	uint8_t id[ID_LEN];
+	uint64_t seen_ms;
+};
+
+struct cluster_stats {
+	uint64_t sent, answered, served, no_responders, timeouts, nats_down,
+	    publish_failed, malformed, late, evictions_sent, evicted,
+	    refused_cluster, kv_failed, dropped;
+};
+
+struct cluster {
+	struct conn conn;		/* CONN_CLUSTER: the eventfd */
+	natsOptions *opts;
+	natsConnection *nc;
+	natsSubscription *inbox_sub, *peers_sub;
+	char inbox[64];
+	size_t inbox_len;
+
+	/* Shared with nats.c's threads and the worker: under mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct cluster_ev *q_head, *q_tail;
+	unsigned q_len;
+	int state_changed;
+	uint64_t dropped;
+	struct cluster_job *j_head, *j_tail;	/* to the worker */
+	struct cluster_job *d_head, *d_tail;	/* done, to the loop */
+	int kv_ready;
+	int quit;
+
+	/* The worker's own. */
+	pthread_t worker;
+	int worker_started;
+	jsCtx *js;
+	kvStore *kv;
+	int kv_logged;
+
+	/* The loop's own. */
+	int up;
+	unsigned jobs;
+	struct table routes;		/* held agents by route_hash */
+	uint8_t id[ID_LEN];
+	uint8_t route_key[32], kv_key[32];
+	uint32_t seq;
+	uint64_t last_since;
+	uint64_t next_beat_ms;
+	struct peer peers[PEERS_MAX];
+	struct cluster_stats st;
+	uint8_t buf[RELAY_BODY_MAX + 4096];
+};
+
+int
+cluster_urls_valid(const char *urls, const char **why)
+{
+	const char *p = urls, *end, *colon, *q;
+	int n = 0, port;
+
+	*why = NULL;
+	while (*p != '\0') {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		if (++n > URLS_MAX) {
+			*why = "at most 16 URLs";
+			return (0);
+		}
+		if (end - p < 10 || end - p > 255 || strncmp(p, "nats://", 7)) {
+			*why = "each URL must be nats://HOST:PORT";
+			return (0);
+		}
+		for (colon = NULL, q = p + 7; q < end; q++)
+			if (*q == ':')
+				colon = q;
+		if (colon == NULL || colon == p + 7 || colon + 1 == end) {
+			*why = "each URL must be nats://HOST:PORT";
+			return (0);
+		}
+		for (port = 0, q = colon + 1; q < end; q++) {
+			if (*q < '0' || *q > '9' || port > 65535) {
+				*why = "bad port";
+				return (0);
+			}
+			port = port * 10 + (*q - '0');
+		}
+		if (port < 1 || port > 65535) {
+			*why = "bad port";
+			return (0);
+		}
+		for (q = p + 7; q < colon; q++)
+			if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' &&
+			    *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+			    strchr(".-_[]:", *q))) {
+				*why = "bad host name";
+				return (0);
+			}
+		p = (*end == ',') ? end + 1 : end;
+		if (*end == ',' && *p == '\0') {
+			*why = "empty URL";
+			return (0);
+		}
+	}
+	if (n == 0)
+		*why = "no URL";
+	return (n > 0);
+}
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+static void
+hex(char *out, const uint8_t *p, size_t n)
+{
+	static const char d[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+unhex(uint8_t *out, const char *s, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		hi = s[2 * i];
+		lo = s[2 * i + 1];
+		hi = hi >= '0' && hi <= '9' ? hi - '0' :
+		    hi >= 'a' && hi <= 'f' ? hi - 'a' + 10 : -1;
+		lo = lo >= '0' && lo <= '9' ? lo - '0' :
+		    lo >= 'a' && lo <= 'f' ? lo - 'a' + 10 : -1;
+		if (hi < 0 || lo < 0)
+			return (-1);
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (0);
+}
+
+/* Keyed hash of ${tag} || ${h} under ${key}: the subjects and KV keys are
+ * unlinkable to the database's hashes without the broker key file. */
+static void
+derive(uint8_t out[TOKEN_HASH_LEN], const uint8_t key[32], char tag,
+    const uint8_t h[TOKEN_HASH_LEN])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, key, 32, TOKEN_HASH_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)&tag, 1);
+	crypto_generichash_update(&st, h, TOKEN_HASH_LEN);
+	crypto_generichash_final(&st, out, TOKEN_HASH_LEN);
+}
+
+static void
+subject_of(char *out, size_t cap, const uint8_t route[TOKEN_HASH_LEN])
+{
+	char h[HASH_HEX + 1];
+
+	hex(h, route, TOKEN_HASH_LEN);
+	snprintf(out, cap, "%s%s", SUBJ_DEV, h);
+}
+
+/* --- nats.c's threads --------------------------------------------------- */
+
+static void
+wake(struct cluster *c)
+{
+	uint64_t one = 1;
+
+	(void)!write(c->conn.fd, &one, sizeof(one));
+}
+
+static void
+on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
+    void *closure)
+{
+	struct cluster *c = closure;
+	struct cluster_ev *e;
+
+	(void)nc;
+	(void)sub;
+	pthread_mutex_lock(&c->mu);
+	if (c->q_len >= QUEUE_MAX || (e = malloc(sizeof(*e))) == NULL) {
+		c->dropped++;
+		pthread_mutex_unlock(&c->mu);
+		natsMsg_Destroy(msg);
+		return;
+	}
+	e->next = NULL;
+	e->msg = msg;
+	if (c->q_tail)
+		c->q_tail->next = e;
+	else
+		c->q_head = e;
+	c->q_tail = e;
+	c->q_len++;
+	pthread_mutex_unlock(&c->mu);
+	wake(c);
+}
+
+static void
+on_state(natsConnection *nc, void *closure)
+{
+	struct cluster *c = closure;
+
+	(void)nc;
+	pthread_mutex_lock(&c->mu);
+	c->state_changed = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	wake(c);
+}
+
+/* --- the worker: blocking KV calls ---------------------------------------- */
+
+static kvStore *
+worker_bucket(struct cluster *c, int replicas)
+{
+	kvStore *kv = NULL;
+	kvConfig kc;
+	jsOptions jo;
+	natsStatus s;
+
+	if (natsConnection_Status(c->nc) != NATS_CONN_STATUS_CONNECTED)
+		return (NULL);
+	if (c->js == NULL) {
+		jsOptions_Init(&jo);
+		jo.Wait = KV_WAIT_MS;
+		if (natsConnection_JetStream(&c->js, c->nc, &jo) != NATS_OK)
+			return (NULL);
+	}
+	kvConfig_Init(&kc);
+	kc.Bucket = BUCKET;
+	kc.History = 1;
+	kc.Replicas = replicas;
+	kc.StorageType = js_FileStorage;
+	s = js_CreateKeyValue(&kv, c->js, &kc);
+	if (s != NATS_OK)
+		s = js_KeyValue(&kv, c->js, BUCKET);
+	if (s != NATS_OK) {
+		if (!c->kv_logged)
+			log_warn("cluster: KV bucket not available yet: %s",
+			    natsStatus_GetText(s));
+		c->kv_logged = 1;
+		return (NULL);
+	}
+	log_info("cluster: KV bucket %s bound (%d replicas)", BUCKET,
+	    replicas);
+	return (kv);
+}
+
+/* Create ${key} = ${val}; 1 if it now holds ${val} (created here or
+ * earlier with the same value), 0 if it holds something else, -1 if the
+ * store could not tell.  A failed create is read back, because a create
+ * that timed out may have been committed all the same. */
+static int
+kv_create_same(kvStore *kv, const char *key, const char *val)
+{
+	kvEntry *e = NULL;
+	size_t len = strlen(val);
+	int same;
+
+	if (kvStore_Create(NULL, kv, key, val, (int)len) == NATS_OK)
+		return (1);
+	if (kvStore_Get(&e, kv, key) != NATS_OK)
+		return (-1);
+	same = kvEntry_ValueLen(e) == (int)len &&
+	    memcmp(kvEntry_Value(e), val, len) == 0;
+	kvEntry_Destroy(e);
+	return (same);
+}
+
+/* Revoke the token whose KV name is ${k_rev} (create-only, idempotent). */
+static int
+kv_revoke(kvStore *kv, const char *k_rev)
+{
+	kvEntry *e = NULL;
+
+	if (kvStore_Create(NULL, kv, k_rev, "1", 1) == NATS_OK)
+		return (0);
+	if (kvStore_Get(&e, kv, k_rev) != NATS_OK)
+		return (-1);
+	kvEntry_Destroy(e);
+	return (0);
+}
+
+/* The binding rules of design §6 over the KV bucket, create-only. */
+static int
+worker_run(kvStore *kv, struct cluster_job *j)
+{
+	char k_old[KEY_MAX];
+	kvEntry *e = NULL;
+	natsStatus s;
+	int rc;
+
+	s = kvStore_Get(&e, kv, j->k_rev);
+	if (s == NATS_OK) {
+		kvEntry_Destroy(e);
+		return (LM_REFUSED_REVOKED);
+	}
+	if (s != NATS_NOT_FOUND)
+		return (LM_REFUSED_CLUSTER);
+	if ((rc = kv_create_same(kv, j->k_bind, j->v_dev)) != 1)
+		return (rc == 0 ? LM_REFUSED_BOUND : LM_REFUSED_CLUSTER);
+	if (j->k_oldrev[0] != '\0') {
+		if (kv_revoke(kv, j->k_oldrev))
+			return (LM_REFUSED_CLUSTER);
+	} else {
+		/* A token regenerated while offline: the device's previous
+		 * token, wherever it was registered, is revoked now. */
+		s = kvStore_Get(&e, kv, j->k_dev);
+		if (s == NATS_OK) {
+			rc = 0;
+			if (kvEntry_ValueLen(e) == HASH_HEX &&
+			    memcmp(kvEntry_Value(e), j->v_tok, HASH_HEX) != 0) {
+				snprintf(k_old, sizeof(k_old), "r.%.*s",
+				    HASH_HEX, (const char *)kvEntry_Value(e));
+				rc = kv_revoke(kv, k_old);
+			}
+			kvEntry_Destroy(e);
+			if (rc)
+				return (LM_REFUSED_CLUSTER);
+		} else if (s != NATS_NOT_FOUND)
+			return (LM_REFUSED_CLUSTER);
+	}
+	if (kvStore_Put(NULL, kv, j->k_dev, j->v_tok, HASH_HEX) != NATS_OK)
+		return (LM_REFUSED_CLUSTER);
+	return (LM_OK);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct broker *b = arg;
+	struct cluster *c = b->cluster;
+	struct cluster_job *j;
+	struct timespec ts;
+	kvStore *kv;
+
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		while (!c->quit && c->j_head == NULL && c->kv != NULL)
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (!c->quit && c->j_head == NULL && c->kv == NULL) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			(void)pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+		}
+		if (c->quit) {
+			pthread_mutex_unlock(&c->mu);
+			break;
+		}
+		if ((j = c->j_head) != NULL) {
+			c->j_head = j->next;
+			if (c->j_head == NULL)
+				c->j_tail = NULL;
+		}
+		kv = c->kv;
+		pthread_mutex_unlock(&c->mu);
+		if (kv == NULL && (kv = worker_bucket(c,
+		    b->cfg.kv_replicas)) != NULL) {
+			pthread_mutex_lock(&c->mu);
+			c->kv = kv;
+			c->kv_ready = 1;
+			c->state_changed = 1;
+			pthread_mutex_unlock(&c->mu);
+			wake(c);
+		}
+		if (j == NULL)
+			continue;
+		j->result = kv ? worker_run(kv, j) : LM_REFUSED_CLUSTER;
+		pthread_mutex_lock(&c->mu);
+		j->next = NULL;
+		if (c->d_tail)
+			c->d_tail->next = j;
+		else
+			c->d_head = j;
+		c->d_tail = j;
+		pthread_mutex_unlock(&c->mu);
+		wake(c);
+	}
+	return (NULL);
+}
+
+/* --- the loop thread ------------------------------------------------------ */
+
+int
+cluster_up(const struct broker *b)
+{
+	const struct cluster *c = b->cluster;
+
+	return (c != NULL && c->up &&
+	    natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED);
+}
+
+static void
+send_evict(struct broker *b, struct agent *a)
+{
+	struct cluster *c = b->cluster;
+	struct wire_writer w;
+	char subj[80];
+	long n;
+
+	if (!cluster_up(b))
+		return;
+	subject_of(subj, sizeof(subj), a->route_hash);
+	wire_writer_init(&w, c->buf, sizeof(c->buf));
+	wire_put_u8(&w, 'E');
+	wire_put_u32(&w, (uint32_t)(a->since_ms >> 32));
+	wire_put_u32(&w, (uint32_t)a->since_ms);
+	wire_put_bytes(&w, c->id, ID_LEN);
+	if ((n = wire_writer_end(&w)) < 0)
+		return;
+	if (natsConnection_Publish(c->nc, subj, c->buf, (int)n) == NATS_OK)
+		c->st.evictions_sent++;
+	else
+		c->st.publish_failed++;
+}
+
+/* The connection came back (or went): after a reconnect, tell the others
+ * again which tokens are held here, since evictions sent while we were
+ * away were lost. */
+static void
+update_state(struct broker *b, int kv_ready)
+{
+	struct cluster *c = b->cluster;
+	int up = natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED &&
+	    kv_ready;
+	struct agent *a;
+	size_t i;
+
+	if (up == c->up)
+		return;
+	c->up = up;
+	log_info("cluster: %s", up ? "connected" : "NATS unreachable: "
+	    "serving local devices only, refusing registrations");
+	if (!up)
+		return;
+	for (i = 0; i < c->routes.cap; i++)
+		if ((a = table_at(&c->routes, i)) != NULL)
+			send_evict(b, a);
+}
+
+void
+cluster_reply(struct broker *b, const char *subject,
+    const struct relay_answer *ans)
+{
+	struct cluster *c = b->cluster;
+	struct wire_writer w;
+	long n;
+
+	if (c == NULL)
+		return;
+	c->st.served++;
+	if (!cluster_up(b)) {
+		c->st.nats_down++;
+		return;
+	}
+	wire_writer_init(&w, c->buf, sizeof(c->buf));
+	wire_put_u8(&w, 'A');
+	relay_answer_put(&w, ans);
+	if ((n = wire_writer_end(&w)) < 0 ||
+	    natsConnection_Publish(c->nc, subject, c->buf, (int)n) != NATS_OK)
+		c->st.publish_failed++;
+}
+
+static void
+reply_outcome(struct broker *b, const char *subject, int outcome,
+    uint16_t retry_after)
+{
+	struct relay_answer ans;
+
+	memset(&ans, 0, sizeof(ans));
+	ans.outcome = (uint8_t)outcome;
+	ans.retry_after = retry_after;
+	cluster_reply(b, subject, &ans);
+}
+
+void
+cluster_route(struct broker *b, struct front *f, const struct front_msg *m,
+    const uint8_t token_hash[TOKEN_HASH_LEN])
+{
+	struct cluster *c = b->cluster;
+	uint8_t route[TOKEN_HASH_LEN];
+	struct relay_answer ans;
+	struct wire_writer w;
+	struct pending *p;
+	char subj[80], reply[PENDING_REPLY_MAX];
+	long n;
+
+	if (!cluster_up(b)) {
+		c->st.nats_down++;
+		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_OVERLOADED,
+		    1);
+		return;
+	}
+	p = route_pending_new(b, NULL, b->now_ms + (uint64_t)b->cfg.deadline_ms);
+	if (p == NULL) {
+		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_OVERLOADED,
+		    1);
+		return;
+	}
+	p->front_fd = f->fd;
+	p->front_gen = f->gen;
+	p->front_id = m->id;
+	p->link_id = ++c->seq;
+	derive(route, c->route_key, 'r', token_hash);
+	subject_of(subj, sizeof(subj), route);
+	snprintf(reply, sizeof(reply), "%s.%llu", c->inbox,
+	    (unsigned long long)((uint64_t)(p - b->pool) << 32 | p->link_id));
+	wire_writer_init(&w, c->buf, sizeof(c->buf));
+	wire_put_u8(&w, 'Q');
+	/* Leave the holder's own time-out a little room to arrive first. */
+	wire_put_u32(&w, (uint32_t)(b->cfg.deadline_ms > 2 * DEADLINE_MARGIN_MS ?
+	    b->cfg.deadline_ms - DEADLINE_MARGIN_MS : b->cfg.deadline_ms));
+	relay_request_put(&w, &m->req);
+	c->st.sent++;
+	if ((n = wire_writer_end(&w)) < 0 ||
+	    natsConnection_PublishRequest(c->nc, subj, reply, c->buf,
+	    (int)n) != NATS_OK) {
+		c->st.publish_failed++;
+		memset(&ans, 0, sizeof(ans));
+		ans.outcome = RELAY_OVERLOADED;
+		ans.retry_after = 1;
+		route_pending_finish(b, p, &ans);
+	}
+}
+
+/* An answer to one of our requests, on our inbox. */
+static void
+handle_reply(struct broker *b, natsMsg *msg, const char *idstr)
+{
+	struct cluster *c = b->cluster;
+	struct relay_answer ans;
+	struct wire_reader r;
+	struct pending *p;
+	unsigned long long v;
+	char *end;
+	uint64_t idx;
+
+	errno = 0;
+	v = strtoull(idstr, &end, 10);
+	idx = v >> 32;
+	if (errno || *end != '\0' || idx >= (uint64_t)b->cfg.max_pending) {
+		c->st.malformed++;
+		return;
+	}
+	p = &b->pool[idx];
+	if (!p->in_use || p->agent != NULL || p->reply[0] != '\0' ||
+	    p->link_id != (uint32_t)v) {
+		c->st.late++;	/* its deadline passed: answered already */
+		return;
+	}
+	memset(&ans, 0, sizeof(ans));
+	if (natsMsg_IsNoResponders(msg)) {
+		/* Nobody holds the token: the same answer as one broker's. */
+		c->st.no_responders++;
+		ans.outcome = RELAY_OFFLINE;
+	} else {
+		wire_reader_init(&r, natsMsg_GetData(msg),
+		    (size_t)natsMsg_GetDataLength(msg));
+		if (wire_get_u8(&r) != 'A' || relay_answer_get(&r, &ans) ||
+		    wire_reader_end(&r) || ans.outcome >= RELAY_OUTCOME_COUNT) {
+			c->st.malformed++;
+			memset(&ans, 0, sizeof(ans));
+			ans.outcome = RELAY_OVERLOADED;
+			ans.retry_after = 1;
+		}
+	}
+	route_pending_finish(b, p, &ans);
+}
+
+/* A request or an eviction for a token we may hold. */
+static void
+handle_device(struct broker *b, natsMsg *msg, const char *routehex)
+{
+	struct cluster *c = b->cluster;
+	uint8_t route[TOKEN_HASH_LEN], their_id[ID_LEN];
+	struct relay_request req;
+	struct pending origin;
+	struct wire_reader r;
+	const char *reply = natsMsg_GetReply(msg);
+	const uint8_t *idp;
+	struct agent *a;
+	uint64_t since;
+	uint32_t deadline;
+	uint16_t wait;
+	uint8_t kind;
+	int outcome, newer;
+
+	if (strlen(routehex) != HASH_HEX || unhex(route, routehex,
+	    TOKEN_HASH_LEN)) {
+		c->st.malformed++;
+		return;
+	}
+	a = table_get(&c->routes, route);
+	wire_reader_init(&r, natsMsg_GetData(msg),
+	    (size_t)natsMsg_GetDataLength(msg));
+	kind = wire_get_u8(&r);
+	if (kind == 'E') {
+		since = (uint64_t)wire_get_u32(&r) << 32;
+		since |= wire_get_u32(&r);
+		idp = wire_get_bytes(&r, ID_LEN);
+		if (wire_reader_end(&r) || idp == NULL) {
+			c->st.malformed++;
+			return;
+		}
+		memcpy(their_id, idp, ID_LEN);
+		if (a == NULL || memcmp(their_id, c->id, ID_LEN) == 0)
+			return;
+		/* The newer session wins; equal times by broker id. */
+		newer = since > a->since_ms || (since == a->since_ms &&
+		    memcmp(their_id, c->id, ID_LEN) > 0);
+		if (newer) {
+			c->st.evicted++;
+			agent_close(b, a, "superseded by a session on another "
+			    "broker");
+		} else
+			send_evict(b, a);	/* a stale holder: it must go */
+		return;
+	}
+	if (kind != 'Q' || reply == NULL || reply[0] == '\0' ||
+	    strlen(reply) >= PENDING_REPLY_MAX) {
+		c->st.malformed++;
+		return;
+	}
+	deadline = wire_get_u32(&r);
+	if (r.bad || relay_request_get(&r, &req) || wire_reader_end(&r)) {
+		c->st.malformed++;
+		reply_outcome(b, reply, RELAY_BAD_REQUEST, 0);
+		return;
+	}
+	if (a == NULL || a->state != AGENT_LIVE) {
+		reply_outcome(b, reply, RELAY_OFFLINE, 0);
+		return;
+	}
+	memset(&origin, 0, sizeof(origin));
+	origin.front_fd = -1;
+	snprintf(origin.reply, sizeof(origin.reply), "%s", reply);
+	outcome = route_deliver(b, a, deadline, &req, &origin, &wait);
+	if (outcome >= 0)
+		reply_outcome(b, reply, outcome, wait);
+}
+
+static void
+handle_peer(struct broker *b, natsMsg *msg)
+{
+	struct cluster *c = b->cluster;
+	const uint8_t *p = (const uint8_t *)natsMsg_GetData(msg);
+	int i, free_slot = -1, oldest = 0;
+
+	if (natsMsg_GetDataLength(msg) != 1 + ID_LEN || p[0] != 'P') {
+		c->st.malformed++;
+		return;
+	}
+	for (i = 0; i < PEERS_MAX; i++) {
+		if (c->peers[i].seen_ms != 0 &&
+		    memcmp(c->peers[i].id, p + 1, ID_LEN) == 0) {
+			c->peers[i].seen_ms = b->now_ms;
+			return;
+		}
+		if (c->peers[i].seen_ms == 0 && free_slot < 0)
+			free_slot = i;
+		if (c->peers[i].seen_ms < c->peers[oldest].seen_ms)
+			oldest = i;
+	}
+	i = free_slot >= 0 ? free_slot : oldest;
+	memcpy(c->peers[i].id, p + 1, ID_LEN);
+	c->peers[i].seen_ms = b->now_ms;
+}
+
+static void
+handle_msg(struct broker *b, natsMsg *msg)
+{
+	struct cluster *c = b->cluster;
+	const char *subj = natsMsg_GetSubject(msg);
+
+	if (strncmp(subj, c->inbox, c->inbox_len) == 0 &&
+	    subj[c->inbox_len] == '.')
+		handle_reply(b, msg, subj + c->inbox_len + 1);
+	else if (strncmp(subj, SUBJ_DEV, strlen(SUBJ_DEV)) == 0)
+		handle_device(b, msg, subj + strlen(SUBJ_DEV));
+	else if (strcmp(subj, SUBJ_PEERS) == 0)
+		handle_peer(b, msg);
+}
+
+static void
+handle_job(struct broker *b, struct cluster_job *j)
+{
+	struct cluster *c = b->cluster;
+	struct agent *a = j->agent;
+
+	c->jobs--;
+	if (j->result == LM_REFUSED_CLUSTER)
+		c->st.kv_failed++;
+	if (a != NULL) {
+		a->job = NULL;
+		if (j->rotation)
+			agent_rotate_done(b, a, j->th, j->result);
+		else
+			agent_bind_done(b, a, j->result);
+	}
+	free(j);
+}
+
+void
+cluster_event(struct broker *b)
+{
+	struct cluster *c = b->cluster;
+	struct cluster_ev *e, *next;
+	struct cluster_job *j, *jn;
+	uint64_t v;
+	int changed, kv_ready;
+
+	while (read(c->conn.fd, &v, sizeof(v)) == sizeof(v))
+		;
+	pthread_mutex_lock(&c->mu);
+	e = c->q_head;
+	c->q_head = c->q_tail = NULL;
+	c->q_len = 0;
+	j = c->d_head;
+	c->d_head = c->d_tail = NULL;
+	changed = c->state_changed;
+	c->state_changed = 0;
+	kv_ready = c->kv_ready;
+	c->st.dropped = c->dropped;
+	pthread_mutex_unlock(&c->mu);
+	if (changed)
+		update_state(b, kv_ready);
+	for (; e != NULL; e = next) {
+		next = e->next;
+		handle_msg(b, e->msg);
+		natsMsg_Destroy(e->msg);
+		free(e);
+	}
+	for (; j != NULL; j = jn) {
+		jn = j->next;
+		handle_job(b, j);
+	}
+}
+
+void
+cluster_timers(struct broker *b)
+{
+	struct cluster *c = b->cluster;
+	uint8_t beat[1 + ID_LEN];
+	int kv_ready;
+
+	if (c == NULL || b->now_ms < c->next_beat_ms)
+		return;
+	c->next_beat_ms = b->now_ms + BEAT_MS;
+	/* A missed callback would leave c->up stale: look again. */
+	pthread_mutex_lock(&c->mu);
+	kv_ready = c->kv_ready;
+	pthread_mutex_unlock(&c->mu);
+	update_state(b, kv_ready);
+	if (!cluster_up(b))
+		return;
+	beat[0] = 'P';
+	memcpy(beat + 1, c->id, ID_LEN);
+	(void)natsConnection_Publish(c->nc, SUBJ_PEERS, beat, sizeof(beat));
+}
+
+static void
+kv_name(char *out, const struct cluster *c, char prefix, char tag,
+    const uint8_t h[TOKEN_HASH_LEN])
+{
+	uint8_t d[TOKEN_HASH_LEN];
+	char x[HASH_HEX + 1];
+
+	derive(d, c->kv_key, tag, h);
+	hex(x, d, TOKEN_HASH_LEN);
+	if (prefix)
+		snprintf(out, KEY_MAX, "%c.%s", prefix, x);
+	else
+		memcpy(out, x, HASH_HEX + 1);
+}
+
+int
+cluster_bind(struct broker *b, struct agent *a,
+    const uint8_t token_hash[TOKEN_HASH_LEN], const uint8_t *old_hash)
+{
+	struct cluster *c = b->cluster;
+	struct cluster_job *j;
+
+	if (!cluster_up(b) || c->jobs >= JOBS_MAX) {
+		c->st.refused_cluster++;
+		return (LM_REFUSED_CLUSTER);
+	}
+	if (a->job != NULL)
+		return (LM_REFUSED_ERROR);	/* one at a time; retry */
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return (LM_REFUSED_ERROR);
+	j->agent = a;
+	memcpy(j->th, token_hash, TOKEN_HASH_LEN);
+	j->rotation = old_hash != NULL;
+	kv_name(j->k_rev, c, 'r', 't', token_hash);
+	kv_name(j->k_bind, c, 't', 't', token_hash);
+	kv_name(j->k_dev, c, 'd', 'd', a->device_hash);
+	kv_name(j->v_tok, c, 0, 't', token_hash);
+	kv_name(j->v_dev, c, 0, 'd', a->device_hash);
+	if (old_hash != NULL)
+		kv_name(j->k_oldrev, c, 'r', 't', old_hash);
+	a->job = j;
+	c->jobs++;
+	pthread_mutex_lock(&c->mu);
+	if (c->j_tail)
+		c->j_tail->next = j;
+	else
+		c->j_head = j;
+	c->j_tail = j;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return (0);
+}
+
+int
+cluster_hold(struct broker *b, struct agent *a)
+{
+	struct cluster *c = b->cluster;
+	natsSubscription *sub = NULL;
+	char subj[80];
+	uint64_t now;
+
+	if (c == NULL)
+		return (0);
+	cluster_release(b, a);
+	derive(a->route_hash, c->route_key, 'r', a->token_hash);
+	subject_of(subj, sizeof(subj), a->route_hash);
+	if (natsConnection_Subscribe(&sub, c->nc, subj, on_msg, c) != NATS_OK)
+		return (-1);
+	if (table_put(&c->routes, a)) {
+		natsSubscription_Destroy(sub);
+		return (-1);
+	}
+	/* Strictly increasing here, so that our own sessions are ordered. */
+	now = wall_ms();
+	a->since_ms = now > c->last_since ? now : c->last_since + 1;
+	c->last_since = a->since_ms;
+	a->sub = sub;
+	a->held = 1;
+	send_evict(b, a);
+	return (0);
+}
+
+void
+cluster_release(struct broker *b, struct agent *a)
+{
+	struct cluster *c = b->cluster;
+
+	if (c == NULL)
+		return;
+	if (a->job != NULL) {
+		a->job->agent = NULL;	/* freed when the worker is done */
+		a->job = NULL;
+	}
+	if (!a->held)
+		return;
+	table_del(&c->routes, a);
+	(void)natsSubscription_Unsubscribe(a->sub);
+	natsSubscription_Destroy(a->sub);
+	a->sub = NULL;
+	a->held = 0;
+}
+
+long
+cluster_stats_json(const struct broker *b, char *buf, size_t cap)
+{
+	const struct cluster *c = b->cluster;
+	const struct cluster_stats *s = &c->st;
+	unsigned peers = 0;
+	int i, n;
+
+	for (i = 0; i < PEERS_MAX; i++)
+		if (c->peers[i].seen_ms != 0 &&
+		    b->now_ms - c->peers[i].seen_ms < PEER_TTL_MS)
+			peers++;
+	n = snprintf(buf, cap, ",\"cluster\":{\"nats_connected\":%d,"
+	    "\"peers_seen\":%u,\"devices_held\":%zu,\"requests_sent\":%llu,"
+	    "\"requests_answered\":%llu,\"requests_served\":%llu,"
+	    "\"evictions_sent\":%llu,\"sessions_evicted\":%llu,"
+	    "\"registrations_refused\":%llu,\"failures\":{"
+	    "\"no_responders\":%llu,\"timeout\":%llu,\"nats_down\":%llu,"
+	    "\"publish\":%llu,\"malformed\":%llu,\"late\":%llu,\"kv\":%llu,"
+	    "\"dropped\":%llu}}",
+	    c->up, peers, c->routes.count,
+	    (unsigned long long)s->sent, (unsigned long long)s->answered,
+	    (unsigned long long)s->served,
+	    (unsigned long long)s->evictions_sent,
+	    (unsigned long long)s->evicted,
+	    (unsigned long long)s->refused_cluster,
+	    (unsigned long long)s->no_responders,
+	    (unsigned long long)s->timeouts,
+	    (unsigned long long)s->nats_down,
+	    (unsigned long long)s->publish_failed,
+	    (unsigned long long)s->malformed, (unsigned long long)s->late,
+	    (unsigned long long)s->kv_failed, (unsigned long long)s->dropped);
+	if (n < 0 || (size_t)n >= cap)
+		return (-1);
+	return (n);
+}
+
+void
+cluster_sent_done(struct broker *b, int outcome)
+{
+	struct cluster *c = b->cluster;
+
+	if (c == NULL)
+		return;
+	c->st.answered++;
+	if (outcome == RELAY_TIMEOUT)
+		c->st.timeouts++;
+}
+
+static int
+set_options(struct cluster *c, const char *urls)
+{
+	char *copy, *p, *save = NULL;
+	const char *list[URLS_MAX];
+	int n = 0;
+	natsStatus s;
+
+	if ((copy = strdup(urls)) == NULL)
+		return (-1);
+	for (p = strtok_r(copy, ",", &save); p && n < URLS_MAX;
+	    p = strtok_r(NULL, ",", &save))
+		list[n++] = p;
+	s = natsOptions_Create(&c->opts);
+	if (s == NATS_OK)
+		s = natsOptions_SetServers(c->opts, list, n);
+	free(copy);
+	if (s == NATS_OK)
+		s = natsOptions_SetName(c->opts, "awtrix-broker");
+	/* A publish buffered while disconnected would be a late actuation:
+	 * with 0, nats.c refuses every publish until reconnected. */
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectBufSize(c->opts, 0);
+	if (s == NATS_OK)
+		s = natsOptions_SetSendAsap(c->opts, true);
+	/* One shared delivery thread, not one per device subscription. */
+	if (s == NATS_OK)
+		s = natsOptions_UseGlobalMessageDelivery(c->opts, true);
+	if (s == NATS_OK)
+		s = natsOptions_SetNoEcho(c->opts, true);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(c->opts, -1);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectWait(c->opts, 250);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectJitter(c->opts, 250, 1000);
+	/* A frozen server is noticed within about 3 s. */
+	if (s == NATS_OK)
+		s = natsOptions_SetPingInterval(c->opts, 1000);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxPingsOut(c->opts, 2);
+	if (s == NATS_OK)
+		s = natsOptions_SetTimeout(c->opts, 2000);
+	if (s == NATS_OK)
+		s = natsOptions_SetDisconnectedCB(c->opts, on_state, c);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(c->opts, on_state, c);
+	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(c->opts, on_state, c);
+	if (s == NATS_OK)
+		s = natsOptions_SetRetryOnFailedConnect(c->opts, true,
+		    on_state, c);
+	return (s == NATS_OK ? 0 : -1);
+}
+
+int
+cluster_open(struct broker *b)
+{
+	struct cluster *c;
+	natsInbox *inbox = NULL;
+	char sub[80];
+	natsStatus s;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_error("out of memory");
+		return (-1);
+	}
+	b->cluster = c;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	table_init(&c->routes, offsetof(struct agent, route_hash));
+	randombytes_buf(c->id, sizeof(c->id));
+	/* Subkeys of the shared hash key: every broker derives the same. */
+	crypto_generichash(c->route_key, 32, (const uint8_t *)"nats route v1",
+	    13, b->key.hash_key, 32);
+	crypto_generichash(c->kv_key, 32, (const uint8_t *)"nats kv v1", 10,
+	    b->key.hash_key, 32);
+	c->conn.kind = CONN_CLUSTER;
+	c->conn.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->conn.fd < 0 || set_options(c, b->cfg.nats)) {
+		log_error("cluster: cannot set up the NATS client");
+		return (-1);
+	}
+	s = natsConnection_Connect(&c->nc, c->opts);
+	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+		log_error("cluster: --nats: %s", natsStatus_GetText(s));
+		return (-1);
+	}
+	if (s == NATS_NOT_YET_CONNECTED)
+		log_warn("cluster: no NATS server reachable yet; retrying");
+	if (natsInbox_Create(&inbox) != NATS_OK ||
+	    strlen(inbox) >= sizeof(c->inbox) - 24) {
+		natsInbox_Destroy(inbox);
+		return (-1);
+	}
+	snprintf(c->inbox, sizeof(c->inbox), "%s", inbox);
+	natsInbox_Destroy(inbox);
+	c->inbox_len = strlen(c->inbox);
+	snprintf(sub, sizeof(sub), "%s.*", c->inbox);
+	if (natsConnection_Subscribe(&c->inbox_sub, c->nc, sub, on_msg, c) !=
+	    NATS_OK ||
+	    natsConnection_Subscribe(&c->peers_sub, c->nc, SUBJ_PEERS, on_msg,
+	    c) != NATS_OK) {
+		log_error("cluster: cannot subscribe");
+		return (-1);
+	}
+	if (pthread_create(&c->worker, NULL, worker_main, b) != 0)
+		return (-1);
+	c->worker_started = 1;
+	c->state_changed = 1;
+	if (broker_watch(b, &c->conn, c->conn.fd, EPOLLIN))
+		return (-1);
+	wake(c);
+	return (0);
+}
+
+void
+cluster_close(struct broker *b)
+{
+	struct cluster *c = b->cluster;
+	struct cluster_ev *e;
+	struct cluster_job *j;
+
+	if (c == NULL)
+		return;
+	if (c->nc != NULL)
+		natsConnection_Close(c->nc);
+	if (c->worker_started) {
+		pthread_mutex_lock(&c->mu);
+		c->quit = 1;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->worker, NULL);
+	}
+	natsSubscription_Destroy(c->inbox_sub);
+	natsSubscription_Destroy(c->peers_sub);
+	kvStore_Destroy(c->kv);
+	jsCtx_Destroy(c->js);
+	natsConnection_Destroy(c->nc);
+	natsOptions_Destroy(c->opts);
+	/* Wait for nats.c's threads, so nothing calls on_msg any more. */
+	(void)nats_CloseAndWait(2000);
+	pthread_mutex_lock(&c->mu);
+	while ((e = c->q_head) != NULL) {
+		c->q_head = e->next;
+		natsMsg_Destroy(e->msg);
+		free(e);
+	}
+	pthread_mutex_unlock(&c->mu);
+	while ((j = c->j_head) != NULL) {
+		c->j_head = j->next;
+		free(j);
+	}
+	while ((j = c->d_head) != NULL) {
+		c->d_head = j->next;
+		free(j);
+	}
+	if (c->conn.fd >= 0)
+		close(c->conn.fd);
+	table_free(&c->routes);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	sodium_memzero(c->route_key, sizeof(c->route_key));
+	sodium_memzero(c->kv_key, sizeof(c->kv_key));
+	free(c);
+	b->cluster = NULL;
+}
