@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "brokers.h"
 #include "log.h"
 #include "relay.h"
 
@@ -16,13 +17,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: awtrix-agent --broker HOST:PORT --broker-key PUBKEY "
+	    "usage: awtrix-agent --broker HOST:PORT[,...] --broker-key PUBKEY "
 	    "--state DIR --target URLPREFIX\n"
 	    "                    [--target-auth USER:PASS] [--allow MODE,...] "
 	    "[--deny MODE,...]\n"
 	    "       awtrix-agent --help | --version\n"
 	    "\n"
-	    "  --broker HOST:PORT   the broker's agent port\n"
+	    "  --broker HOST:PORT   the broker's agent port; several, separated "
+	    "by commas,\n"
+	    "                       are tried in a random order\n"
 	    "  --broker-key PUBKEY  the broker's public key (44 characters of "
 	    "base64)\n"
 	    "  --state DIR          device key, token and control socket "
@@ -75,6 +78,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static struct broker_list brokers;
 	struct agent_config cfg;
 	const char *key = NULL, *v;
 	int c;
@@ -109,6 +113,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "awtrix-agent: libsodium failed to start\n");
 		return (1);
 	}
+	if (brokers_parse(&brokers, cfg.broker))
+		return (bad_usage("--broker must be HOST:PORT[,HOST:PORT...] "
+		    "(at most 16)"));
 	if (key_from_base64(key, cfg.broker_pk))
 		return (bad_usage("--broker-key must be the 44-character base64 "
 		    "key that `awtrix-broker pubkey` prints"));
