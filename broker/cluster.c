@@ -1008,6 +1008,9 @@ set_options(struct cluster *c, const char *urls)
 	free(copy);
 	if (s == NATS_OK)
 		s = natsOptions_SetName(c->opts, "awtrix-broker");
+	/* In the order given: the local node first, the others on failure. */
+	if (s == NATS_OK)
+		s = natsOptions_SetNoRandomize(c->opts, true);
 	/* A publish buffered while disconnected would be a late actuation:
 	 * with 0, nats.c refuses every publish until reconnected. */
 	if (s == NATS_OK)
