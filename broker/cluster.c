@@ -3,7 +3,10 @@
  *
  * Subjects (hex of keyed hashes, never a token or the database's hash):
  *   awtrix.d.<route>   the holder of a token subscribes; requests ('Q')
- *                      and evictions ('E') are published there
+ *                      and evictions ('E') are published there.  A request
+ *                      carries its deadline twice: the time left, and the
+ *                      wall-clock instant, so that a request delayed in a
+ *                      frozen NATS node is dropped, never executed late
  *   <inbox>.<n>        this broker's replies ('A'); n names the pending
  *                      entry (pool index << 32 | serial)
  *   awtrix.peers       a heartbeat ('P' + broker id) every 5 s
@@ -563,6 +566,8 @@ cluster_route(struct broker *b, struct front *f, const struct front_msg *m,
 	struct wire_writer w;
 	struct pending *p;
 	char subj[80], reply[PENDING_REPLY_MAX];
+	uint64_t at;
+	uint32_t left;
 	long n;
 
 	if (!cluster_up(b)) {
@@ -588,8 +593,12 @@ cluster_route(struct broker *b, struct front *f, const struct front_msg *m,
 	wire_writer_init(&w, c->buf, sizeof(c->buf));
 	wire_put_u8(&w, 'Q');
 	/* Leave the holder's own time-out a little room to arrive first. */
-	wire_put_u32(&w, (uint32_t)(b->cfg.deadline_ms > 2 * DEADLINE_MARGIN_MS ?
-	    b->cfg.deadline_ms - DEADLINE_MARGIN_MS : b->cfg.deadline_ms));
+	left = (uint32_t)(b->cfg.deadline_ms > 2 * DEADLINE_MARGIN_MS ?
+	    b->cfg.deadline_ms - DEADLINE_MARGIN_MS : b->cfg.deadline_ms);
+	at = wall_ms() + left;
+	wire_put_u32(&w, left);
+	wire_put_u32(&w, (uint32_t)(at >> 32));
+	wire_put_u32(&w, (uint32_t)at);
 	relay_request_put(&w, &m->req);
 	c->st.sent++;
 	if ((n = wire_writer_end(&w)) < 0 ||
@@ -659,7 +668,7 @@ handle_device(struct broker *b, natsMsg *msg, const char *routehex)
 	const char *reply = natsMsg_GetReply(msg);
 	const uint8_t *idp;
 	struct agent *a;
-	uint64_t since;
+	uint64_t since, at, now;
 	uint32_t deadline;
 	uint16_t wait;
 	uint8_t kind;
@@ -702,11 +711,21 @@ handle_device(struct broker *b, natsMsg *msg, const char *routehex)
 		return;
 	}
 	deadline = wire_get_u32(&r);
+	at = (uint64_t)wire_get_u32(&r) << 32;
+	at |= wire_get_u32(&r);
 	if (r.bad || relay_request_get(&r, &req) || wire_reader_end(&r)) {
 		c->st.malformed++;
 		reply_outcome(b, reply, RELAY_BAD_REQUEST, 0);
 		return;
 	}
+	/* Held up on the way (a frozen node): its caller has given up. */
+	now = wall_ms();
+	if (at <= now) {
+		c->st.late++;
+		return;
+	}
+	if (at - now < deadline)
+		deadline = (uint32_t)(at - now);
 	if (a == NULL || a->state != AGENT_LIVE) {
 		reply_outcome(b, reply, RELAY_OFFLINE, 0);
 		return;
