@@ -187,6 +187,7 @@ chmod 750 "$T/run/awtrix-cloud"
 
 LISTEN=127.0.0.1:$(free_port)
 PUBLIC_URL=https://cloud.test/cloud
+CLUSTER=
 eval "PRE=($(exec_line awtrix-broker.service ExecStartPre))"
 check "the broker unit's ExecStartPre makes the key" eval '"${RUNAS[@]}" \
     "${PRE[@]}" >"$T/keygen.out" 2>&1 &&
