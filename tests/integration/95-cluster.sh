@@ -72,10 +72,10 @@ cstat() {
 cluster_ready() { test "$(cstat "$1" nats_connected)" = 1; }
 test_not_ready() { test "$(cstat "$1" nats_connected)" = 0; }
 for i in 1 2 3; do start_cbroker $i; done
-for i in 1 2 3; do
-	if ! wait_for cluster_ready $i && ! wait_for cluster_ready $i; then
-		not_ok "broker $i joined the cluster"
-		tail -20 "$T/broker$i.log" "$T/nats$i.log" | sed 's/^/#   /'
+for b in 1 2 3; do
+	if ! wait_for cluster_ready $b && ! wait_for cluster_ready $b; then
+		not_ok "broker $b joined the cluster"
+		tail -20 "$T/broker$b.log" "$T/nats$b.log" | sed 's/^/#   /'
 		exit 0
 	fi
 done
