@@ -9,6 +9,7 @@
  *                      frozen NATS node is dropped, never executed late
  *   <inbox>.<n>        this broker's replies ('A'); n names the pending
  *                      entry (pool index << 32 | serial)
+ *                      `awtrix-broker revoke --nats` publishes 'R' there
  *   awtrix.peers       a heartbeat ('P' + broker id) every 5 s
  *
  * Threads: nats.c calls on_msg/on_state from its own threads; they only
@@ -256,6 +257,7 @@ on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 {
 	struct cluster *c = closure;
 	struct cluster_ev *e;
+	int first;
 
 	(void)nc;
 	(void)sub;
@@ -268,6 +270,7 @@ on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 	}
 	e->next = NULL;
 	e->msg = msg;
+	first = c->q_head == NULL;
 	if (c->q_tail)
 		c->q_tail->next = e;
 	else
@@ -275,7 +278,10 @@ on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 	c->q_tail = e;
 	c->q_len++;
 	pthread_mutex_unlock(&c->mu);
-	wake(c);
+	/* A non-empty queue has a wake-up pending already: the loop takes
+	 * the whole queue at once, under the lock. */
+	if (first)
+		wake(c);
 }
 
 static void
@@ -683,6 +689,16 @@ handle_device(struct broker *b, natsMsg *msg, const char *routehex)
 	wire_reader_init(&r, natsMsg_GetData(msg),
 	    (size_t)natsMsg_GetDataLength(msg));
 	kind = wire_get_u8(&r);
+	if (kind == 'R') {
+		/* `awtrix-broker revoke --nats`: revoked in the KV already. */
+		if (wire_reader_end(&r)) {
+			c->st.malformed++;
+			return;
+		}
+		if (a != NULL)
+			agent_close(b, a, "token revoked by the operator");
+		return;
+	}
 	if (kind == 'E') {
 		since = (uint64_t)wire_get_u32(&r) << 32;
 		since |= wire_get_u32(&r);
@@ -1066,6 +1082,75 @@ set_options(struct cluster *c, const char *urls)
 	return (s == NATS_OK ? 0 : -1);
 }
 
+/* Subkeys of the shared hash key: every broker derives the same. */
+static void
+subkeys(struct cluster *c, const uint8_t hash_key[32])
+{
+	crypto_generichash(c->route_key, 32, (const uint8_t *)"nats route v1",
+	    13, hash_key, 32);
+	crypto_generichash(c->kv_key, 32, (const uint8_t *)"nats kv v1", 10,
+	    hash_key, 32);
+}
+
+int
+cluster_revoke(const char *urls, const uint8_t hash_key[32],
+    const uint8_t token_hash[TOKEN_HASH_LEN], const char **why)
+{
+	struct cluster *c;
+	uint8_t route[TOKEN_HASH_LEN];
+	char key[KEY_MAX], subj[80];
+	kvStore *kv = NULL;
+	jsOptions jo;
+	natsStatus s;
+	int rc = -1;
+
+	*why = "out of memory";
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (-1);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	c->conn.fd = -1;	/* no loop to wake: on_state's write fails */
+	subkeys(c, hash_key);
+	*why = "cannot reach NATS";
+	if (set_options(c, urls) ||
+	    natsOptions_SetRetryOnFailedConnect(c->opts, false, NULL, NULL) ||
+	    natsConnection_Connect(&c->nc, c->opts) != NATS_OK)
+		goto out;
+	jsOptions_Init(&jo);
+	jo.Wait = KV_WAIT_MS;
+	*why = "the cluster's KV bucket is not available";
+	if (natsConnection_JetStream(&c->js, c->nc, &jo) != NATS_OK ||
+	    (s = js_KeyValue(&kv, c->js, BUCKET)) != NATS_OK)
+		goto out;
+	kv_name(key, c, 'r', 't', token_hash);
+	*why = "the KV bucket did not store the revocation";
+	if (kv_revoke(kv, key))
+		goto out;
+	/* The holder, wherever it is, ends the session. */
+	derive(route, c->route_key, 'r', token_hash);
+	subject_of(subj, sizeof(subj), route);
+	*why = "revoked, but the holder could not be told";
+	if (natsConnection_Publish(c->nc, subj, "R", 1) != NATS_OK ||
+	    natsConnection_FlushTimeout(c->nc, KV_WAIT_MS) != NATS_OK)
+		goto out;
+	rc = 0;
+out:
+	kvStore_Destroy(kv);
+	jsCtx_Destroy(c->js);
+	if (c->nc != NULL) {
+		natsConnection_Close(c->nc);
+		natsConnection_Destroy(c->nc);
+	}
+	natsOptions_Destroy(c->opts);
+	(void)nats_CloseAndWait(2000);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	sodium_memzero(c->route_key, sizeof(c->route_key));
+	sodium_memzero(c->kv_key, sizeof(c->kv_key));
+	free(c);
+	return (rc);
+}
+
 int
 cluster_open(struct broker *b)
 {
@@ -1083,11 +1168,7 @@ cluster_open(struct broker *b)
 	pthread_cond_init(&c->cv, NULL);
 	table_init(&c->routes, offsetof(struct agent, route_hash));
 	randombytes_buf(c->id, sizeof(c->id));
-	/* Subkeys of the shared hash key: every broker derives the same. */
-	crypto_generichash(c->route_key, 32, (const uint8_t *)"nats route v1",
-	    13, b->key.hash_key, 32);
-	crypto_generichash(c->kv_key, 32, (const uint8_t *)"nats kv v1", 10,
-	    b->key.hash_key, 32);
+	subkeys(c, b->key.hash_key);
 	c->conn.kind = CONN_CLUSTER;
 	c->conn.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (c->conn.fd < 0 || set_options(c, b->cfg.nats)) {

@@ -103,6 +103,15 @@ int cluster_hold(struct broker *b, struct agent *a);
 void cluster_release(struct broker *b, struct agent *a);
 
 /**
+ * cluster_revoke(urls, hash_key, token_hash, why):
+ * For `awtrix-broker revoke --nats`: revoke ${token_hash} in the cluster's
+ * KV bucket (create-only) and tell its holder, wherever it is, to end the
+ * session.  Blocking.  Return 0, or -1 with ${why} set.
+ */
+int cluster_revoke(const char *urls, const uint8_t hash_key[32],
+    const uint8_t token_hash[TOKEN_HASH_LEN], const char **why);
+
+/**
  * cluster_sent_done(b, outcome):
  * A request sent to another broker got its answer (or its time-out).
  */

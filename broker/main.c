@@ -33,7 +33,8 @@ usage(FILE *f)
 	    " [--user USER]\n"
 	    "                           [--nats URL[,URL...]]\n"
 	    "       awtrix-broker stats --socket PATH\n"
-	    "       awtrix-broker revoke --key KEYFILE --db DBFILE TOKEN\n"
+	    "       awtrix-broker revoke --key KEYFILE --db DBFILE"
+	    " [--nats URL[,URL...]] TOKEN\n"
 	    "       awtrix-broker --help | --version\n");
 }
 
@@ -293,6 +294,11 @@ cmd_revoke(int argc, char **argv)
 		return (1);
 	}
 	token_hash(h, k.hash_key, tok);
+	if (cfg.nats != NULL && cluster_revoke(cfg.nats, k.hash_key, h, &why)) {
+		sodium_memzero(&k, sizeof(k));
+		fprintf(stderr, "awtrix-broker: --nats: %s\n", why);
+		return (1);
+	}
 	sodium_memzero(&k, sizeof(k));
 	if ((db = db_open(cfg.db_path, &why)) == NULL) {
 		fprintf(stderr, "awtrix-broker: database %s: %s\n",
@@ -305,8 +311,9 @@ cmd_revoke(int argc, char **argv)
 		fprintf(stderr, "awtrix-broker: revocation failed\n");
 		return (1);
 	}
-	printf("revoked%s; a running broker ends its session within 5 s\n",
-	    rc ? "" : " (the token was not registered)");
+	printf("revoked%s; %s\n", rc ? "" : " (the token was not registered here)",
+	    cfg.nats ? "in the whole cluster; its session has ended" :
+	    "a running broker ends its session within 5 s");
 	return (0);
 }
 

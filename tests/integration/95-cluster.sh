@@ -73,9 +73,10 @@ cluster_ready() { test "$(cstat "$1" nats_connected)" = 1; }
 test_not_ready() { test "$(cstat "$1" nats_connected)" = 0; }
 for i in 1 2 3; do start_cbroker $i; done
 for b in 1 2 3; do
-	if ! wait_for cluster_ready $b && ! wait_for cluster_ready $b; then
+	if ! wait_for cluster_ready $b && ! wait_for cluster_ready $b &&
+	    ! wait_for cluster_ready $b; then
 		not_ok "broker $b joined the cluster"
-		tail -20 "$T/broker$b.log" "$T/nats$b.log" | sed 's/^/#   /'
+		tail -n 20 "$T/broker$b.log" "$T/nats$b.log" | sed 's/^/#   /'
 		exit 0
 	fi
 done
@@ -304,6 +305,19 @@ check "1,000 same-token registrations racing on two brokers: never two winners" 
 rc=$?
 echo "# $(cat "$T/rot.txt")"
 check "200 hijacks of the new token during a rotation: never two winners" test $rc = 0
+
+# --- operator revocation, cluster-wide ----------------------------------------------
+"$BIN/awtrix-broker" revoke --key "$T/keys/key" --db "$T/revoke.db" \
+    --nats "nats://127.0.0.1:$NP1,nats://127.0.0.1:$NP2,nats://127.0.0.1:$NP3" \
+    "$TM2" >"$T/revoke.out" 2>&1
+check "revoke --nats: revoked in the cluster's KV bucket" grep -q "in the whole cluster" "$T/revoke.out"
+check "...its holder, on whichever broker, ended the session" \
+    wait_for grep -q "token revoked by the operator" "$T"/broker[123].log
+check "...and every broker refuses it when the agent comes back" \
+    wait_for grep -q "registration refused: this token has been revoked" "$T/m2.log"
+bad=""
+for i in 1 2 3; do via $i notify "$TM2" '{"text":"revoked"}'; [ "$STATUS" = 404 ] || bad="$bad $i:$STATUS"; done
+check "...a request for it through any broker: 404" test -z "$bad"
 
 # --- NATS gone altogether --------------------------------------------------------------------
 # Enter through the broker that holds most of the six.
