@@ -17,6 +17,11 @@ fi
 rc=$?
 check "--nats with a bad URL: exit 2" test $rc = 2
 check "...naming the flag" grep -q -- "--nats" "$T/usage.err"
+"$BIN/awtrix-agent" --broker 127.0.0.1:1,,127.0.0.1:2 --broker-key x --state "$T/x" \
+    --target http://127.0.0.1:1/api/ >/dev/null 2>"$T/usage2.err"
+rc=$?
+check "agent --broker with an empty item: exit 2 naming the flag" \
+    sh -c "test $rc = 2 && grep -q -- --broker '$T/usage2.err'"
 
 # --- a three-node NATS cluster with JetStream -------------------------------
 NP1=$(free_port); NP2=$(free_port); NP3=$(free_port)
