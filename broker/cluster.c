@@ -7,15 +7,16 @@
  *                      carries its deadline twice: the time left, and the
  *                      wall-clock instant, so that a request delayed in a
  *                      frozen NATS node is dropped, never executed late
+ *                      `awtrix-broker revoke --nats` publishes 'R' there
  *   <inbox>.<n>        this broker's replies ('A'); n names the pending
  *                      entry (pool index << 32 | serial)
- *                      `awtrix-broker revoke --nats` publishes 'R' there
  *   awtrix.peers       a heartbeat ('P' + broker id) every 5 s
  *
  * Threads: nats.c calls on_msg/on_state from its own threads; they only
  * append to a mutex-protected queue and write the eventfd.  The worker
- * thread runs the blocking KV calls, one job at a time, and hands each
- * finished job back the same way.  Everything else runs on the loop.
+ * thread of cluster_kv.c runs the blocking KV calls, one job at a time, and
+ * hands each finished job back the same way.  Everything else runs on the
+ * loop.
  */
 #define _GNU_SOURCE
 #include <sys/epoll.h>
@@ -34,92 +35,9 @@
 
 #include "broker.h"
 #include "cluster.h"
+#include "cluster_int.h"
 #include "log.h"
 #include "wire.h"
-
-#define SUBJ_DEV "awtrix.d."
-#define SUBJ_PEERS "awtrix.peers"
-#define BUCKET "awtrix"
-#define ID_LEN 16
-#define HASH_HEX (2 * TOKEN_HASH_LEN)
-#define KEY_MAX (2 + HASH_HEX + 1)
-#define QUEUE_MAX 16384
-#define JOBS_MAX 256
-#define PEERS_MAX 64
-#define PEER_TTL_MS 15000
-#define BEAT_MS 5000
-#define KV_WAIT_MS 2000
-#define URLS_MAX 16
-#define DEADLINE_MARGIN_MS 20
-
-struct cluster_ev {
-	struct cluster_ev *next;
-	natsMsg *msg;
-};
-
-struct cluster_job {
-	struct cluster_job *next;
-	struct agent *agent;		/* loop thread only; NULL: cancelled */
-	uint8_t th[TOKEN_HASH_LEN];	/* what agent_*_done gets back */
-	int rotation;
-	/* Inputs (set before queueing) and result, for the worker. */
-	char k_rev[KEY_MAX], k_bind[KEY_MAX], k_dev[KEY_MAX],
-	    k_oldrev[KEY_MAX];
-	char v_dev[HASH_HEX + 1], v_tok[HASH_HEX + 1];
-	int result;
-};
-
-struct peer {
-	uint8_t id[ID_LEN];
-	uint64_t seen_ms;
-};
-
-struct cluster_stats {
-	uint64_t sent, answered, served, no_responders, timeouts, nats_down,
-	    publish_failed, malformed, late, evictions_sent, evicted,
-	    refused_cluster, kv_failed, dropped;
-};
-
-struct cluster {
-	struct conn conn;		/* CONN_CLUSTER: the eventfd */
-	natsOptions *opts;
-	natsConnection *nc;
-	natsSubscription *inbox_sub, *peers_sub;
-	char inbox[64];
-	size_t inbox_len;
-
-	/* Shared with nats.c's threads and the worker: under mu. */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct cluster_ev *q_head, *q_tail;
-	unsigned q_len;
-	int state_changed;
-	uint64_t dropped;
-	struct cluster_job *j_head, *j_tail;	/* to the worker */
-	struct cluster_job *d_head, *d_tail;	/* done, to the loop */
-	int kv_ready;
-	int quit;
-
-	/* The worker's own. */
-	pthread_t worker;
-	int worker_started;
-	jsCtx *js;
-	kvStore *kv;
-	int kv_logged;
-
-	/* The loop's own. */
-	int up;
-	unsigned jobs;
-	struct table routes;		/* held agents by route_hash */
-	uint8_t id[ID_LEN];
-	uint8_t route_key[32], kv_key[32];
-	uint32_t seq;
-	uint64_t last_since;
-	uint64_t next_beat_ms;
-	struct peer peers[PEERS_MAX];
-	struct cluster_stats st;
-	uint8_t buf[RELAY_BODY_MAX + 4096];
-};
 
 int
 cluster_urls_valid(const char *urls, const char **why)
@@ -185,8 +103,12 @@ wall_ms(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
-static void
-hex(char *out, const uint8_t *p, size_t n)
+/**
+ * cluster_hex(out, p, n):
+ * Write the ${n} bytes at ${p} as 2n lower-case hex digits and a NUL.
+ */
+void
+cluster_hex(char *out, const uint8_t *p, size_t n)
 {
 	static const char d[] = "0123456789abcdef";
 	size_t i;
@@ -218,10 +140,13 @@ unhex(uint8_t *out, const char *s, size_t n)
 	return (0);
 }
 
-/* Keyed hash of ${tag} || ${h} under ${key}: the subjects and KV keys are
- * unlinkable to the database's hashes without the broker key file. */
-static void
-derive(uint8_t out[TOKEN_HASH_LEN], const uint8_t key[32], char tag,
+/**
+ * cluster_derive(out, key, tag, h):
+ * Keyed BLAKE2b-256 of ${tag} || ${h} under ${key}: subjects and KV names
+ * are unlinkable to the database's hashes without the broker key file.
+ */
+void
+cluster_derive(uint8_t out[TOKEN_HASH_LEN], const uint8_t key[32], char tag,
     const uint8_t h[TOKEN_HASH_LEN])
 {
 	crypto_generichash_state st;
@@ -232,19 +157,27 @@ derive(uint8_t out[TOKEN_HASH_LEN], const uint8_t key[32], char tag,
 	crypto_generichash_final(&st, out, TOKEN_HASH_LEN);
 }
 
-static void
-subject_of(char *out, size_t cap, const uint8_t route[TOKEN_HASH_LEN])
+/**
+ * cluster_subject(out, cap, route):
+ * The subject of the token whose route hash is ${route}.
+ */
+void
+cluster_subject(char *out, size_t cap, const uint8_t route[TOKEN_HASH_LEN])
 {
 	char h[HASH_HEX + 1];
 
-	hex(h, route, TOKEN_HASH_LEN);
+	cluster_hex(h, route, TOKEN_HASH_LEN);
 	snprintf(out, cap, "%s%s", SUBJ_DEV, h);
 }
 
 /* --- nats.c's threads --------------------------------------------------- */
 
-static void
-wake(struct cluster *c)
+/**
+ * cluster_wake(c):
+ * Wake the loop thread (write the eventfd).  Any thread.
+ */
+void
+cluster_wake(struct cluster *c)
 {
 	uint64_t one = 1;
 
@@ -281,7 +214,7 @@ on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 	/* A non-empty queue has a wake-up pending already: the loop takes
 	 * the whole queue at once, under the lock. */
 	if (first)
-		wake(c);
+		cluster_wake(c);
 }
 
 static void
@@ -294,178 +227,7 @@ on_state(natsConnection *nc, void *closure)
 	c->state_changed = 1;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
-	wake(c);
-}
-
-/* --- the worker: blocking KV calls ---------------------------------------- */
-
-static kvStore *
-worker_bucket(struct cluster *c, int replicas)
-{
-	kvStore *kv = NULL;
-	kvConfig kc;
-	jsOptions jo;
-	natsStatus s;
-
-	if (natsConnection_Status(c->nc) != NATS_CONN_STATUS_CONNECTED)
-		return (NULL);
-	if (c->js == NULL) {
-		jsOptions_Init(&jo);
-		jo.Wait = KV_WAIT_MS;
-		if (natsConnection_JetStream(&c->js, c->nc, &jo) != NATS_OK)
-			return (NULL);
-	}
-	kvConfig_Init(&kc);
-	kc.Bucket = BUCKET;
-	kc.History = 1;
-	kc.Replicas = replicas;
-	kc.StorageType = js_FileStorage;
-	s = js_CreateKeyValue(&kv, c->js, &kc);
-	if (s != NATS_OK)
-		s = js_KeyValue(&kv, c->js, BUCKET);
-	if (s != NATS_OK) {
-		if (!c->kv_logged)
-			log_warn("cluster: KV bucket not available yet: %s",
-			    natsStatus_GetText(s));
-		c->kv_logged = 1;
-		return (NULL);
-	}
-	log_info("cluster: KV bucket %s bound (%d replicas)", BUCKET,
-	    replicas);
-	return (kv);
-}
-
-/* Create ${key} = ${val}; 1 if it now holds ${val} (created here or
- * earlier with the same value), 0 if it holds something else, -1 if the
- * store could not tell.  A failed create is read back, because a create
- * that timed out may have been committed all the same. */
-static int
-kv_create_same(kvStore *kv, const char *key, const char *val)
-{
-	kvEntry *e = NULL;
-	size_t len = strlen(val);
-	int same;
-
-	if (kvStore_Create(NULL, kv, key, val, (int)len) == NATS_OK)
-		return (1);
-	if (kvStore_Get(&e, kv, key) != NATS_OK)
-		return (-1);
-	same = kvEntry_ValueLen(e) == (int)len &&
-	    memcmp(kvEntry_Value(e), val, len) == 0;
-	kvEntry_Destroy(e);
-	return (same);
-}
-
-/* Revoke the token whose KV name is ${k_rev} (create-only, idempotent). */
-static int
-kv_revoke(kvStore *kv, const char *k_rev)
-{
-	kvEntry *e = NULL;
-
-	if (kvStore_Create(NULL, kv, k_rev, "1", 1) == NATS_OK)
-		return (0);
-	if (kvStore_Get(&e, kv, k_rev) != NATS_OK)
-		return (-1);
-	kvEntry_Destroy(e);
-	return (0);
-}
-
-/* The binding rules of design §6 over the KV bucket, create-only. */
-static int
-worker_run(kvStore *kv, struct cluster_job *j)
-{
-	char k_old[KEY_MAX];
-	kvEntry *e = NULL;
-	natsStatus s;
-	int rc;
-
-	s = kvStore_Get(&e, kv, j->k_rev);
-	if (s == NATS_OK) {
-		kvEntry_Destroy(e);
-		return (LM_REFUSED_REVOKED);
-	}
-	if (s != NATS_NOT_FOUND)
-		return (LM_REFUSED_CLUSTER);
-	if ((rc = kv_create_same(kv, j->k_bind, j->v_dev)) != 1)
-		return (rc == 0 ? LM_REFUSED_BOUND : LM_REFUSED_CLUSTER);
-	if (j->k_oldrev[0] != '\0') {
-		if (kv_revoke(kv, j->k_oldrev))
-			return (LM_REFUSED_CLUSTER);
-	} else {
-		/* A token regenerated while offline: the device's previous
-		 * token, wherever it was registered, is revoked now. */
-		s = kvStore_Get(&e, kv, j->k_dev);
-		if (s == NATS_OK) {
-			rc = 0;
-			if (kvEntry_ValueLen(e) == HASH_HEX &&
-			    memcmp(kvEntry_Value(e), j->v_tok, HASH_HEX) != 0) {
-				snprintf(k_old, sizeof(k_old), "r.%.*s",
-				    HASH_HEX, (const char *)kvEntry_Value(e));
-				rc = kv_revoke(kv, k_old);
-			}
-			kvEntry_Destroy(e);
-			if (rc)
-				return (LM_REFUSED_CLUSTER);
-		} else if (s != NATS_NOT_FOUND)
-			return (LM_REFUSED_CLUSTER);
-	}
-	if (kvStore_Put(NULL, kv, j->k_dev, j->v_tok, HASH_HEX) != NATS_OK)
-		return (LM_REFUSED_CLUSTER);
-	return (LM_OK);
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct broker *b = arg;
-	struct cluster *c = b->cluster;
-	struct cluster_job *j;
-	struct timespec ts;
-	kvStore *kv;
-
-	for (;;) {
-		pthread_mutex_lock(&c->mu);
-		while (!c->quit && c->j_head == NULL && c->kv != NULL)
-			pthread_cond_wait(&c->cv, &c->mu);
-		if (!c->quit && c->j_head == NULL && c->kv == NULL) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			(void)pthread_cond_timedwait(&c->cv, &c->mu, &ts);
-		}
-		if (c->quit) {
-			pthread_mutex_unlock(&c->mu);
-			break;
-		}
-		if ((j = c->j_head) != NULL) {
-			c->j_head = j->next;
-			if (c->j_head == NULL)
-				c->j_tail = NULL;
-		}
-		kv = c->kv;
-		pthread_mutex_unlock(&c->mu);
-		if (kv == NULL && (kv = worker_bucket(c,
-		    b->cfg.kv_replicas)) != NULL) {
-			pthread_mutex_lock(&c->mu);
-			c->kv = kv;
-			c->kv_ready = 1;
-			c->state_changed = 1;
-			pthread_mutex_unlock(&c->mu);
-			wake(c);
-		}
-		if (j == NULL)
-			continue;
-		j->result = kv ? worker_run(kv, j) : LM_REFUSED_CLUSTER;
-		pthread_mutex_lock(&c->mu);
-		j->next = NULL;
-		if (c->d_tail)
-			c->d_tail->next = j;
-		else
-			c->d_head = j;
-		c->d_tail = j;
-		pthread_mutex_unlock(&c->mu);
-		wake(c);
-	}
-	return (NULL);
+	cluster_wake(c);
 }
 
 /* --- the loop thread ------------------------------------------------------ */
@@ -489,7 +251,7 @@ send_evict(struct broker *b, struct agent *a)
 
 	if (!cluster_up(b))
 		return;
-	subject_of(subj, sizeof(subj), a->route_hash);
+	cluster_subject(subj, sizeof(subj), a->route_hash);
 	wire_writer_init(&w, c->buf, sizeof(c->buf));
 	wire_put_u8(&w, 'E');
 	wire_put_u32(&w, (uint32_t)(a->since_ms >> 32));
@@ -592,8 +354,8 @@ cluster_route(struct broker *b, struct front *f, const struct front_msg *m,
 	p->front_gen = f->gen;
 	p->front_id = m->id;
 	p->link_id = ++c->seq;
-	derive(route, c->route_key, 'r', token_hash);
-	subject_of(subj, sizeof(subj), route);
+	cluster_derive(route, c->route_key, 'r', token_hash);
+	cluster_subject(subj, sizeof(subj), route);
 	snprintf(reply, sizeof(reply), "%s.%llu", c->inbox,
 	    (unsigned long long)((uint64_t)(p - b->pool) << 32 | p->link_id));
 	wire_writer_init(&w, c->buf, sizeof(c->buf));
@@ -796,25 +558,6 @@ handle_msg(struct broker *b, natsMsg *msg)
 		handle_peer(b, msg);
 }
 
-static void
-handle_job(struct broker *b, struct cluster_job *j)
-{
-	struct cluster *c = b->cluster;
-	struct agent *a = j->agent;
-
-	c->jobs--;
-	if (j->result == LM_REFUSED_CLUSTER)
-		c->st.kv_failed++;
-	if (a != NULL) {
-		a->job = NULL;
-		if (j->rotation)
-			agent_rotate_done(b, a, j->th, j->result);
-		else
-			agent_bind_done(b, a, j->result);
-	}
-	free(j);
-}
-
 void
 cluster_event(struct broker *b)
 {
@@ -847,7 +590,7 @@ cluster_event(struct broker *b)
 	}
 	for (; j != NULL; j = jn) {
 		jn = j->next;
-		handle_job(b, j);
+		cluster_job_done(b, j);
 	}
 }
 
@@ -873,59 +616,6 @@ cluster_timers(struct broker *b)
 	(void)natsConnection_Publish(c->nc, SUBJ_PEERS, beat, sizeof(beat));
 }
 
-static void
-kv_name(char *out, const struct cluster *c, char prefix, char tag,
-    const uint8_t h[TOKEN_HASH_LEN])
-{
-	uint8_t d[TOKEN_HASH_LEN];
-	char x[HASH_HEX + 1];
-
-	derive(d, c->kv_key, tag, h);
-	hex(x, d, TOKEN_HASH_LEN);
-	if (prefix)
-		snprintf(out, KEY_MAX, "%c.%s", prefix, x);
-	else
-		memcpy(out, x, HASH_HEX + 1);
-}
-
-int
-cluster_bind(struct broker *b, struct agent *a,
-    const uint8_t token_hash[TOKEN_HASH_LEN], const uint8_t *old_hash)
-{
-	struct cluster *c = b->cluster;
-	struct cluster_job *j;
-
-	if (!cluster_up(b) || c->jobs >= JOBS_MAX) {
-		c->st.refused_cluster++;
-		return (LM_REFUSED_CLUSTER);
-	}
-	if (a->job != NULL)
-		return (LM_REFUSED_ERROR);	/* one at a time; retry */
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return (LM_REFUSED_ERROR);
-	j->agent = a;
-	memcpy(j->th, token_hash, TOKEN_HASH_LEN);
-	j->rotation = old_hash != NULL;
-	kv_name(j->k_rev, c, 'r', 't', token_hash);
-	kv_name(j->k_bind, c, 't', 't', token_hash);
-	kv_name(j->k_dev, c, 'd', 'd', a->device_hash);
-	kv_name(j->v_tok, c, 0, 't', token_hash);
-	kv_name(j->v_dev, c, 0, 'd', a->device_hash);
-	if (old_hash != NULL)
-		kv_name(j->k_oldrev, c, 'r', 't', old_hash);
-	a->job = j;
-	c->jobs++;
-	pthread_mutex_lock(&c->mu);
-	if (c->j_tail)
-		c->j_tail->next = j;
-	else
-		c->j_head = j;
-	c->j_tail = j;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	return (0);
-}
-
 int
 cluster_hold(struct broker *b, struct agent *a)
 {
@@ -937,8 +627,8 @@ cluster_hold(struct broker *b, struct agent *a)
 	if (c == NULL)
 		return (0);
 	cluster_release(b, a);
-	derive(a->route_hash, c->route_key, 'r', a->token_hash);
-	subject_of(subj, sizeof(subj), a->route_hash);
+	cluster_derive(a->route_hash, c->route_key, 'r', a->token_hash);
+	cluster_subject(subj, sizeof(subj), a->route_hash);
 	if (natsConnection_Subscribe(&sub, c->nc, subj, on_msg, c) != NATS_OK)
 		return (-1);
 	if (table_put(&c->routes, a)) {
@@ -1024,8 +714,12 @@ cluster_sent_done(struct broker *b, int outcome)
 		c->st.timeouts++;
 }
 
-static int
-set_options(struct cluster *c, const char *urls)
+/**
+ * cluster_set_options(c, urls):
+ * Create c->opts for the comma-separated ${urls}.  Return 0 or -1.
+ */
+int
+cluster_set_options(struct cluster *c, const char *urls)
 {
 	char *copy, *p, *save = NULL;
 	const char *list[URLS_MAX];
@@ -1082,73 +776,17 @@ set_options(struct cluster *c, const char *urls)
 	return (s == NATS_OK ? 0 : -1);
 }
 
-/* Subkeys of the shared hash key: every broker derives the same. */
-static void
-subkeys(struct cluster *c, const uint8_t hash_key[32])
+/**
+ * cluster_subkeys(c, hash_key):
+ * Derive c->route_key and c->kv_key from the key file's hash key.
+ */
+void
+cluster_subkeys(struct cluster *c, const uint8_t hash_key[32])
 {
 	crypto_generichash(c->route_key, 32, (const uint8_t *)"nats route v1",
 	    13, hash_key, 32);
 	crypto_generichash(c->kv_key, 32, (const uint8_t *)"nats kv v1", 10,
 	    hash_key, 32);
-}
-
-int
-cluster_revoke(const char *urls, const uint8_t hash_key[32],
-    const uint8_t token_hash[TOKEN_HASH_LEN], const char **why)
-{
-	struct cluster *c;
-	uint8_t route[TOKEN_HASH_LEN];
-	char key[KEY_MAX], subj[80];
-	kvStore *kv = NULL;
-	jsOptions jo;
-	natsStatus s;
-	int rc = -1;
-
-	*why = "out of memory";
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return (-1);
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	c->conn.fd = -1;	/* no loop to wake: on_state's write fails */
-	subkeys(c, hash_key);
-	*why = "cannot reach NATS";
-	if (set_options(c, urls) ||
-	    natsOptions_SetRetryOnFailedConnect(c->opts, false, NULL, NULL) ||
-	    natsConnection_Connect(&c->nc, c->opts) != NATS_OK)
-		goto out;
-	jsOptions_Init(&jo);
-	jo.Wait = KV_WAIT_MS;
-	*why = "the cluster's KV bucket is not available";
-	if (natsConnection_JetStream(&c->js, c->nc, &jo) != NATS_OK ||
-	    (s = js_KeyValue(&kv, c->js, BUCKET)) != NATS_OK)
-		goto out;
-	kv_name(key, c, 'r', 't', token_hash);
-	*why = "the KV bucket did not store the revocation";
-	if (kv_revoke(kv, key))
-		goto out;
-	/* The holder, wherever it is, ends the session. */
-	derive(route, c->route_key, 'r', token_hash);
-	subject_of(subj, sizeof(subj), route);
-	*why = "revoked, but the holder could not be told";
-	if (natsConnection_Publish(c->nc, subj, "R", 1) != NATS_OK ||
-	    natsConnection_FlushTimeout(c->nc, KV_WAIT_MS) != NATS_OK)
-		goto out;
-	rc = 0;
-out:
-	kvStore_Destroy(kv);
-	jsCtx_Destroy(c->js);
-	if (c->nc != NULL) {
-		natsConnection_Close(c->nc);
-		natsConnection_Destroy(c->nc);
-	}
-	natsOptions_Destroy(c->opts);
-	(void)nats_CloseAndWait(2000);
-	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->cv);
-	sodium_memzero(c->route_key, sizeof(c->route_key));
-	sodium_memzero(c->kv_key, sizeof(c->kv_key));
-	free(c);
-	return (rc);
 }
 
 int
@@ -1168,10 +806,10 @@ cluster_open(struct broker *b)
 	pthread_cond_init(&c->cv, NULL);
 	table_init(&c->routes, offsetof(struct agent, route_hash));
 	randombytes_buf(c->id, sizeof(c->id));
-	subkeys(c, b->key.hash_key);
+	cluster_subkeys(c, b->key.hash_key);
 	c->conn.kind = CONN_CLUSTER;
 	c->conn.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->conn.fd < 0 || set_options(c, b->cfg.nats)) {
+	if (c->conn.fd < 0 || cluster_set_options(c, b->cfg.nats)) {
 		log_error("cluster: cannot set up the NATS client");
 		return (-1);
 	}
@@ -1198,13 +836,13 @@ cluster_open(struct broker *b)
 		log_error("cluster: cannot subscribe");
 		return (-1);
 	}
-	if (pthread_create(&c->worker, NULL, worker_main, b) != 0)
+	if (pthread_create(&c->worker, NULL, cluster_worker_main, b) != 0)
 		return (-1);
 	c->worker_started = 1;
 	c->state_changed = 1;
 	if (broker_watch(b, &c->conn, c->conn.fd, EPOLLIN))
 		return (-1);
-	wake(c);
+	cluster_wake(c);
 	return (0);
 }
 

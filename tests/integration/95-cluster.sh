@@ -260,7 +260,7 @@ sleep 2
 kill -9 "$(eval echo \$NATS_PID$L)"
 t0=$(date +%s%N)
 ok_reg=0
-for i in $(seq 1 60); do
+for i in $(seq 1 120); do
 	if registers "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCC$(printf %02d $i)"; then ok_reg=1; break; fi
 	sleep 0.25
 done
