@@ -1,9 +1,11 @@
 #!/bin/bash
 # Cross-broker routing cost (--nats), on loopback: a three-node nats-server
-# cluster with JetStream, two brokers sharing one key file, N simulated
+# cluster with JetStream, three brokers sharing one key file, N simulated
 # agents (bench/loadagents, answering at once) on broker B, and
 # bench/frontload driving requests through broker B's socket (local: no
-# NATS) and through broker A's socket (every request crosses NATS to B).
+# NATS), through broker C's (C uses the same NATS node as B: one NATS
+# server between them) and through broker A's (A's node is another one:
+# the request also crosses a NATS route, as between two machines).
 # Same devices, same load, same machine.  Writes bench/cluster-results.md
 # and appends the raw RESULT lines to bench/results-raw.txt.
 #
@@ -67,13 +69,13 @@ EOF
 	nats-server -c "$T/n$i.conf" 2>"$T/n$i.log" &
 	PIDS+=($!)
 done
-mkdir -p "$T/a" "$T/b"
+mkdir -p "$T/a" "$T/b" "$T/c"
 "$ROOT/bin/awtrix-broker" keygen "$T/key" >/dev/null
 PUB=$("$ROOT/bin/awtrix-broker" pubkey "$T/key")
-[ ${#BUSER[@]} -gt 0 ] && chown awtrix-bench "$T/key" "$T/a" "$T/b"
-PA=$(port); PB=$(port)
-for x in a b; do
-	[ $x = a ] && { p=$PA; n=0; } || { p=$PB; n=1; }
+[ ${#BUSER[@]} -gt 0 ] && chown awtrix-bench "$T/key" "$T/a" "$T/b" "$T/c"
+PA=$(port); PB=$(port); PC=$(port)
+for x in a b c; do
+	case $x in a) p=$PA; n=0 ;; b) p=$PB; n=1 ;; c) p=$PC; n=1 ;; esac
 	AWTRIX_BROKER_RATE=1000000000 AWTRIX_BROKER_BURST=1000000000 \
 	    "$ROOT/bin/awtrix-broker" serve --key "$T/key" --db "$T/$x/db" \
 	    --socket "$T/$x/sock" --listen "127.0.0.1:$p" "${BUSER[@]}" \
@@ -86,7 +88,7 @@ ready() {
 	"$ROOT/bin/awtrix-broker" stats --socket "$T/$1/sock" 2>/dev/null |
 	    grep -q '"nats_connected":1'
 }
-for x in a b; do
+for x in a b c; do
 	i=0
 	until ready $x; do
 		i=$((i + 1)); [ $i -gt 300 ] && { log "broker $x not ready: $(tail -3 "$T/$x.log")"; exit 1; }
@@ -108,8 +110,12 @@ med() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {
     print (NR % 2) ? a[(NR + 1) / 2] : (a[NR/2] + a[NR/2+1]) / 2 }'; }
 declare -A R
 for c in $CONCS; do
-	for path in local cross; do
-		[ $path = local ] && { s=$T/b/sock; pid=$PID_b; } || { s=$T/a/sock; pid=$PID_a; }
+	for path in local same-node cross; do
+		case $path in
+		local) s=$T/b/sock; pid=$PID_b ;;
+		same-node) s=$T/c/sock; pid=$PID_c ;;
+		cross) s=$T/a/sock; pid=$PID_a ;;
+		esac
 		for r in $(seq "$RUNS"); do
 			line=$("$TOOLS/frontload" --socket "$s" --devices "$DEVICES" \
 			    --concurrency "$c" --secs "$SECS" --warmup 1 --pid "$pid" \
@@ -129,21 +135,23 @@ done
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)),"
 	echo "nats-server $(nats-server --version | sed 's/.*v//'), libnats $(dpkg-query -W -f='${Version}' libnats3.4 2>/dev/null || echo '?'),"
 	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg). Everything on one machine: three"
-	echo "nats-server nodes, two brokers, $DEVICES agents (loadagents, answering at once) on"
-	echo "broker B, frontload through B's socket (local) or A's (crosses NATS)."
+	echo "nats-server nodes, three brokers, $DEVICES agents (loadagents, answering at once) on"
+	echo "broker B; frontload through B's socket (local), C's (C and B use the same NATS"
+	echo "node) or A's (A uses another node: the request also crosses a NATS route)."
 	echo "Medians of $RUNS runs of $SECS s. Command: \`bench/cluster.sh $SECS $RUNS\` (part of \`make bench\`)."
 	echo
 	echo "| concurrency | path | relayed req/s | p50 µs | p99 µs |"
 	echo "|---|---|---|---|---|"
 	for c in $CONCS; do
-		for path in local cross; do
+		for path in local same-node cross; do
 			echo "| $c | $path | $(echo ${R[$path.$c.ok_rps]} | med) | $(echo ${R[$path.$c.p50_us]} | med) | $(echo ${R[$path.$c.p99_us]} | med) |"
 		done
 	done
 	echo
 	for c in $CONCS; do
 		l=$(echo ${R[local.$c.p50_us]} | med); x=$(echo ${R[cross.$c.p50_us]} | med)
-		echo "- concurrency $c: a cross-broker request adds $(awk "BEGIN { printf(\"%.0f\", $x - $l) }" 2>/dev/null || echo n/a) µs at p50 (goal: at most 500 µs)."
+		y=$(echo ${R[same-node.$c.p50_us]} | med)
+		echo "- concurrency $c: a cross-broker request adds $(awk "BEGIN { printf(\"%.0f\", $x - $l) }" 2>/dev/null || echo n/a) µs at p50 across two NATS nodes, $(awk "BEGIN { printf(\"%.0f\", $y - $l) }" 2>/dev/null || echo n/a) µs through one (goal: at most 500 µs)."
 	done
 } >"$OUT"
 cat "$OUT"
