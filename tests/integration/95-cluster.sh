@@ -349,6 +349,12 @@ eval bp=\$BP$E
 "$TBIN/linkprobe" register "127.0.0.1:$bp" "$PUB" DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD >"$T/probe.out" 2>&1
 check "NATS gone: a new registration is refused so the agent tries another broker" \
     grep -q "cluster" "$T/probe.out"
+cagent late 1 2 3
+wait_for log_count_ge "$T/late.log" "cannot reach its cluster" 3
+first3() { grep "cannot reach its cluster" "$T/late.log" | head -n 3 | cut -d' ' -f1 | sed 's/Z$//'; }
+span=$(( $(date -d "$(first3 | tail -n 1)" +%s) - $(date -d "$(first3 | head -n 1)" +%s) ))
+check "...and an agent with three brokers tries all three at once ($span s), not after a backoff" \
+    test "$(first3 | wc -l)" = 3 -a "$span" -le 1
 
 # --- privacy -------------------------------------------------------------------------------------
 leak=""
