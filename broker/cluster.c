@@ -274,6 +274,8 @@ update_state(struct broker *b, int kv_ready)
 	struct cluster *c = b->cluster;
 	int up = natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED &&
 	    kv_ready;
+	struct pending *p, *next;
+	struct relay_answer ans;
 	struct agent *a;
 	size_t i;
 
@@ -282,8 +284,20 @@ update_state(struct broker *b, int kv_ready)
 	c->up = up;
 	log_info("cluster: %s", up ? "connected" : "NATS unreachable: "
 	    "serving local devices only, refusing registrations");
-	if (!up)
+	if (!up) {
+		/* Our requests out there will get no answer: say so now. */
+		memset(&ans, 0, sizeof(ans));
+		ans.outcome = RELAY_OVERLOADED;
+		ans.retry_after = 1;
+		for (p = b->pend_head; p != NULL; p = next) {
+			next = p->next;
+			if (p->agent == NULL) {
+				c->st.nats_down++;
+				route_pending_finish(b, p, &ans);
+			}
+		}
 		return;
+	}
 	for (i = 0; i < c->routes.cap; i++)
 		if ((a = table_at(&c->routes, i)) != NULL)
 			send_evict(b, a);
