@@ -139,6 +139,8 @@ done
 check "a request entering any broker reaches a device held by any other (9 of 9)" test -z "$bad"
 check "...remote ones went over NATS (broker 1 sent 2, served 2)" \
     test "$(cstat 1 requests_sent) $(cstat 1 requests_served)" = "2 2"
+peers_are() { test "$(cstat "$1" peers_seen)" = "$2"; }
+check "stats: the cluster view of broker 1 counts the two other brokers" wait_for peers_are 1 2
 via 2 notify AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA '{"text":"x"}'
 check "unknown token through a cluster broker: 404 device_offline (no responders)" \
     is_status 404 device_offline
