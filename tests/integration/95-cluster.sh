@@ -157,6 +157,15 @@ check "rate limit across three brokers stays the holder's: $n200 of 12 passed (<
     test $n200 -le 8 -a $n200 -ge 6
 check "...the rest got 429 rate_limited" is_status 429 rate_limited
 
+# --- rotation on one broker, seen from another ---------------------------------
+"$BIN/awtrix-token" --state "$T/p3" regenerate >/dev/null 2>&1
+NEW3=$(token_of p3)
+via 1 notify "$TP3" '{"text":"old3"}'
+check "rotation on broker 3: the old token through broker 1 gets 404" is_status 404 device_offline
+via 1 notify "$NEW3" '{"text":"new3"}'
+check "...and the new one reaches the device through broker 1" is_status 200
+TP3=$NEW3
+
 # --- one holder per token: a second session elsewhere evicts the first --------
 cp -r "$T/p1" "$T/p1copy" && rm -f "$T/p1copy/control.sock"
 cagent p1copy 3
