@@ -411,13 +411,15 @@ handle_device(struct broker *b, natsMsg *msg, const char *routehex)
 	    (size_t)natsMsg_GetDataLength(msg));
 	kind = wire_get_u8(&r);
 	if (kind == 'R') {
-		/* `awtrix-broker revoke --nats`: revoked in the KV already. */
+		/* Revoked in the KV already: by `awtrix-broker revoke --nats`,
+		 * or a rotation at a registration on another broker. */
 		if (wire_reader_end(&r)) {
 			c->st.malformed++;
 			return;
 		}
 		if (a != NULL)
-			agent_close(b, a, "token revoked by the operator");
+			agent_close(b, a, "token revoked (by the operator, or "
+			    "rotated on another broker)");
 		return;
 	}
 	if (kind == 'E') {

@@ -20,6 +20,7 @@
 #define ID_LEN 16
 #define HASH_HEX (2 * TOKEN_HASH_LEN)
 #define KEY_MAX (2 + HASH_HEX + 1)
+#define CUR_LEN (2 * HASH_HEX + 1)	/* "<t>:<route>" in d.<d> */
 #define QUEUE_MAX 16384
 #define JOBS_MAX 256
 #define PEERS_MAX 64
@@ -42,7 +43,7 @@ struct cluster_job {
 	/* Inputs (set before queueing) and result, for the worker. */
 	char k_rev[KEY_MAX], k_bind[KEY_MAX], k_dev[KEY_MAX],
 	    k_oldrev[KEY_MAX];
-	char v_dev[HASH_HEX + 1], v_tok[HASH_HEX + 1];
+	char v_dev[HASH_HEX + 1], v_cur[CUR_LEN + 1];
 	int result;
 };
 

@@ -93,9 +93,10 @@ kv_revoke(kvStore *kv, const char *k_rev)
 
 /* The binding rules of design §6 over the KV bucket, create-only. */
 static int
-worker_run(kvStore *kv, struct cluster_job *j)
+worker_run(struct cluster *c, kvStore *kv, struct cluster_job *j)
 {
-	char k_old[KEY_MAX];
+	char k_old[KEY_MAX], subj[KEY_MAX + 16];
+	const char *v;
 	kvEntry *e = NULL;
 	natsStatus s;
 	int rc;
@@ -114,15 +115,22 @@ worker_run(kvStore *kv, struct cluster_job *j)
 			return (LM_REFUSED_CLUSTER);
 	} else {
 		/* A token regenerated while offline: the device's previous
-		 * token, wherever it was registered, is revoked now. */
+		 * token, wherever it was registered, is revoked now, and a
+		 * session of it still open on another broker is ended. */
 		s = kvStore_Get(&e, kv, j->k_dev);
 		if (s == NATS_OK) {
 			rc = 0;
-			if (kvEntry_ValueLen(e) == HASH_HEX &&
-			    memcmp(kvEntry_Value(e), j->v_tok, HASH_HEX) != 0) {
+			v = kvEntry_Value(e);
+			if (kvEntry_ValueLen(e) == CUR_LEN &&
+			    memcmp(v, j->v_cur, HASH_HEX) != 0) {
 				snprintf(k_old, sizeof(k_old), "r.%.*s",
-				    HASH_HEX, (const char *)kvEntry_Value(e));
+				    HASH_HEX, v);
 				rc = kv_revoke(kv, k_old);
+				snprintf(subj, sizeof(subj), "%s%.*s", SUBJ_DEV,
+				    HASH_HEX, v + HASH_HEX + 1);
+				if (rc == 0)
+					(void)natsConnection_Publish(c->nc, subj,
+					    "R", 1);
 			}
 			kvEntry_Destroy(e);
 			if (rc)
@@ -130,7 +138,7 @@ worker_run(kvStore *kv, struct cluster_job *j)
 		} else if (s != NATS_NOT_FOUND)
 			return (LM_REFUSED_CLUSTER);
 	}
-	if (kvStore_Put(NULL, kv, j->k_dev, j->v_tok, HASH_HEX) != NATS_OK)
+	if (kvStore_Put(NULL, kv, j->k_dev, j->v_cur, CUR_LEN) != NATS_OK)
 		return (LM_REFUSED_CLUSTER);
 	return (LM_OK);
 }
@@ -179,7 +187,7 @@ cluster_worker_main(void *arg)
 		}
 		if (j == NULL)
 			continue;
-		j->result = kv ? worker_run(kv, j) : LM_REFUSED_CLUSTER;
+		j->result = kv ? worker_run(c, kv, j) : LM_REFUSED_CLUSTER;
 		pthread_mutex_lock(&c->mu);
 		j->next = NULL;
 		if (c->d_tail)
@@ -237,6 +245,7 @@ cluster_bind(struct broker *b, struct agent *a,
     const uint8_t token_hash[TOKEN_HASH_LEN], const uint8_t *old_hash)
 {
 	struct cluster *c = b->cluster;
+	uint8_t route[TOKEN_HASH_LEN];
 	struct cluster_job *j;
 
 	if (!cluster_up(b) || c->jobs >= JOBS_MAX) {
@@ -253,7 +262,11 @@ cluster_bind(struct broker *b, struct agent *a,
 	kv_name(j->k_rev, c, 'r', 't', token_hash);
 	kv_name(j->k_bind, c, 't', 't', token_hash);
 	kv_name(j->k_dev, c, 'd', 'd', a->device_hash);
-	kv_name(j->v_tok, c, 0, 't', token_hash);
+	/* d.<d> holds the token's KV name and its route: "<t>:<route>". */
+	kv_name(j->v_cur, c, 0, 't', token_hash);
+	cluster_derive(route, c->route_key, 'r', token_hash);
+	j->v_cur[HASH_HEX] = ':';
+	cluster_hex(j->v_cur + HASH_HEX + 1, route, TOKEN_HASH_LEN);
 	kv_name(j->v_dev, c, 0, 'd', a->device_hash);
 	if (old_hash != NULL)
 		kv_name(j->k_oldrev, c, 'r', 't', old_hash);

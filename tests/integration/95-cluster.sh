@@ -351,12 +351,32 @@ check "200 hijacks of the new token during a rotation: never two winners" test $
     "$TM2" >"$T/revoke.out" 2>&1
 check "revoke --nats: revoked in the cluster's KV bucket" grep -q "in the whole cluster" "$T/revoke.out"
 check "...its holder, on whichever broker, ended the session" \
-    wait_for grep -q "token revoked by the operator" "$T"/broker[123].log
+    wait_for grep -q "token revoked" "$T"/broker[123].log
 check "...and every broker refuses it when the agent comes back" \
     wait_for grep -q "registration refused: this token has been revoked" "$T/m2.log"
 bad=""
 for i in 1 2 3; do via $i notify "$TM2" '{"text":"revoked"}'; [ "$STATUS" = 404 ] || bad="$bad $i:$STATUS"; done
 check "...a request for it through any broker: 404" test -z "$bad"
+
+# --- a token regenerated offline, registered on another broker ---------------------
+# The same device (a copy of p3's state), its token regenerated while it
+# was not connected, registers on broker 1: p3's old token is revoked
+# cluster-wide and its session on broker 3 ends.
+cp -r "$T/p3" "$T/p3b" && rm -f "$T/p3b/control.sock"
+"$BIN/awtrix-token" --state "$T/p3b" regenerate >/dev/null 2>&1
+NEWB=$(token_of p3b)
+n_before=$(grep_count "rotated on another broker" "$T/broker3.log")
+cagent p3b 1
+wait_for agent_connected p3b
+check "a token regenerated offline and registered on another broker ends the old session" \
+    wait_for log_count_ge "$T/broker3.log" "rotated on another broker" $((n_before + 1))
+via 2 notify "$TP3" '{"text":"x"}'
+check "...the old token is refused through any broker (404)" is_status 404 device_offline
+check "...and can no longer register" \
+    wait_for grep -q "registration refused: this token has been revoked" "$T/p3.log"
+via 2 notify "$NEWB" '{"text":"newb"}'
+check "...the new token reaches the device" is_status 200
+kill "$PID_p3" "$PID_p3b" 2>/dev/null
 
 # --- NATS gone altogether --------------------------------------------------------------------
 # Enter through the broker that holds most of the six.
