@@ -59,7 +59,7 @@ $(LIB): $(LIB_OBJ)
 
 bin/awtrix-broker: $(BROKER_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lm $(LDLIBS_SODIUM)
+	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lm -lnats -lpthread $(LDLIBS_SODIUM)
 
 bin/awtrix-cloud.fcgi: $(FCGI_OBJ) $(LIB)
 	@mkdir -p bin
@@ -115,11 +115,13 @@ valgrind-test:
 	@VALGRIND=1 tests/run 30-relay 85-privacy
 
 # Every broker benchmark on loopback (bench/run.sh, under 15 min): writes
-# bench/results.md, bench/results-raw.txt and bench/*.png.  End to end
-# through lighttpd and Apache: bench/e2e.sh.
+# bench/results.md, bench/results-raw.txt and bench/*.png; then the
+# cross-broker path over NATS (bench/cluster.sh: bench/cluster-results.md).
+# End to end through lighttpd and Apache: bench/e2e.sh.
 bench: all testbin
 	@scripts/deps bench
 	@bench/run.sh
+	@bench/cluster.sh
 
 clean:
 	rm -rf $(B) bin tests/bin

@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "broker.h"
+#include "cluster.h"
 #include "log.h"
 
 #define MSG1_LEN NOISE_XK_MSG1_LEN(0)
@@ -69,6 +70,7 @@ agent_close(struct broker *b, struct agent *a, const char *why)
 		table_del(&b->tokens, a);
 		a->in_tables = 0;
 	}
+	cluster_release(b, a);
 	route_agent_gone(b, a);
 	if (a->hs != NULL) {
 		b->stats.handshakes_failed++;
@@ -214,7 +216,43 @@ agent_publish(struct broker *b, struct agent *a)
 		return (-1);
 	}
 	a->in_tables = 1;
-	return (0);
+	/* --nats: take requests from the other brokers, evict their copy. */
+	return (cluster_hold(b, a));
+}
+
+/* The binding rules have given ${result} (the cluster's, with --nats):
+ * apply the local database's, then welcome or refuse the agent. */
+void
+agent_bind_done(struct broker *b, struct agent *a, int result)
+{
+	int rotated;
+
+	broker_rewatch(b, (struct conn *)a, a->link.fd, &a->events,
+	    EPOLLIN | EPOLLRDHUP);
+	if (result == LM_OK) {
+		result = db_register(b->db, a->token_hash, a->device_hash,
+		    today(), &rotated);
+		if (result == LM_OK && rotated) {
+			b->stats.rotations++;
+			log_info("token rotated at registration");
+		}
+	}
+	if (result == LM_OK && agent_publish(b, a)) {
+		agent_close(b, a, "out of memory or cluster subscription "
+		    "failed");
+		return;
+	}
+	if (result != LM_OK) {
+		b->stats.registrations_refused++;
+		log_info("registration %s", linkmsg_result_text(result));
+		a->state = AGENT_CLOSING;
+		if (agent_send_result(b, a, LM_WELCOME, result) == 0 &&
+		    !link_pending_out(&a->link))
+			agent_close(b, a, NULL);
+		return;
+	}
+	a->state = AGENT_LIVE;
+	(void)agent_send_result(b, a, LM_WELCOME, LM_OK);
 }
 
 /* Message 3 has been authenticated: act on the registration it carries. */
@@ -224,7 +262,7 @@ agent_register(struct broker *b, struct agent *a, const uint8_t *payload,
 {
 	struct noise_cipher tx, rx;
 	struct linkmsg m;
-	int result, rotated;
+	int result = LM_OK;
 
 	token_device_hash(a->device_hash, b->key.hash_key,
 	    noise_xk_remote_static(&a->hs->xk));
@@ -250,28 +288,16 @@ agent_register(struct broker *b, struct agent *a, const uint8_t *payload,
 		result = LM_REFUSED_TOKEN;
 	else {
 		token_hash(a->token_hash, b->key.hash_key, m.token);
-		result = db_register(b->db, a->token_hash, a->device_hash,
-		    today(), &rotated);
-		if (result == LM_OK && rotated) {
-			b->stats.rotations++;
-			log_info("token rotated at registration");
+		/* --nats: the cluster's KV decides first, off the loop. */
+		if (b->cluster != NULL &&
+		    (result = cluster_bind(b, a, a->token_hash, NULL)) == 0) {
+			a->state = AGENT_BINDING;
+			broker_rewatch(b, (struct conn *)a, a->link.fd,
+			    &a->events, EPOLLRDHUP);
+			return;
 		}
 	}
-	if (result == LM_OK && agent_publish(b, a)) {
-		agent_close(b, a, "out of memory");
-		return;
-	}
-	if (result != LM_OK) {
-		b->stats.registrations_refused++;
-		log_info("registration %s", linkmsg_result_text(result));
-		a->state = AGENT_CLOSING;
-		if (agent_send_result(b, a, LM_WELCOME, result) == 0 &&
-		    !link_pending_out(&a->link))
-			agent_close(b, a, NULL);
-		return;
-	}
-	a->state = AGENT_LIVE;
-	(void)agent_send_result(b, a, LM_WELCOME, LM_OK);
+	agent_bind_done(b, a, result);
 }
 
 static void
@@ -323,20 +349,16 @@ agent_handshake(struct broker *b, struct agent *a)
 	sodium_memzero(payload, sizeof(payload));
 }
 
-/* LM_ROTATE inside a live session: the agent switches to a new token. */
-static void
-agent_rotate(struct broker *b, struct agent *a, const struct linkmsg *m)
+/* The binding rules have given ${result} for a rotation of ${a} to the
+ * token hash ${h}: apply the local database's and answer. */
+void
+agent_rotate_done(struct broker *b, struct agent *a,
+    const uint8_t h[TOKEN_HASH_LEN], int result)
 {
-	uint8_t h[TOKEN_HASH_LEN];
 	struct agent *other;
-	int result, rotated = 0;
+	int rotated = 0;
 
-	if (m->version != LINK_VERSION)
-		result = LM_REFUSED_VERSION;
-	else if (!token_valid(m->token, TOKEN_LEN))
-		result = LM_REFUSED_TOKEN;
-	else {
-		token_hash(h, b->key.hash_key, m->token);
+	if (result == LM_OK) {
 		result = db_register(b->db, h, a->device_hash, today(),
 		    &rotated);
 		if (result == LM_OK && rotated) {
@@ -347,14 +369,43 @@ agent_rotate(struct broker *b, struct agent *a, const struct linkmsg *m)
 			memcpy(a->token_hash, h, TOKEN_HASH_LEN);
 			if ((other = table_get(&b->tokens, h)) != NULL)
 				agent_close(b, other, "token moved");
-			if (table_put(&b->tokens, a)) {
-				agent_close(b, a, "out of memory");
+			if (table_put(&b->tokens, a) || cluster_hold(b, a)) {
+				agent_close(b, a, "out of memory or cluster "
+				    "subscription failed");
 				return;
 			}
 		}
 	}
 	if (result != LM_OK)
 		log_info("rotation %s", linkmsg_result_text(result));
+	(void)agent_send_result(b, a, LM_ROTATED, result);
+}
+
+/* LM_ROTATE inside a live session: the agent switches to a new token. */
+static void
+agent_rotate(struct broker *b, struct agent *a, const struct linkmsg *m)
+{
+	uint8_t h[TOKEN_HASH_LEN];
+	int result;
+
+	if (m->version != LINK_VERSION)
+		result = LM_REFUSED_VERSION;
+	else if (!token_valid(m->token, TOKEN_LEN))
+		result = LM_REFUSED_TOKEN;
+	else {
+		token_hash(h, b->key.hash_key, m->token);
+		/* --nats, a new token: the cluster's KV decides first. */
+		if (b->cluster == NULL ||
+		    sodium_memcmp(h, a->token_hash, TOKEN_HASH_LEN) == 0)
+			result = LM_OK;
+		else if ((result = cluster_bind(b, a, h, a->token_hash)) == 0)
+			return;
+		if (result == LM_OK) {
+			agent_rotate_done(b, a, h, LM_OK);
+			return;
+		}
+	}
+	log_info("rotation %s", linkmsg_result_text(result));
 	(void)agent_send_result(b, a, LM_ROTATED, result);
 }
 
@@ -447,6 +498,11 @@ agent_event(struct broker *b, struct agent *a, uint32_t events)
 			break;
 		}
 		agent_handshake(b, a);
+		break;
+	case AGENT_BINDING:
+		/* Only a hang-up is watched until the cluster answers. */
+		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			agent_close(b, a, "peer left during binding");
 		break;
 	case AGENT_LIVE:
 		agent_live(b, a);

@@ -10,6 +10,7 @@
  *   loop.c       sockets, epoll, timers, signals, shutdown
  *   db.c         SQLite: hashes and the binding rules
  *   table.c      session lookup by device-key hash and by token hash
+ *   cluster.c    --nats: routing, eviction and bindings across brokers
  */
 
 #include <sys/types.h>
@@ -44,6 +45,8 @@ struct broker_config {
 	int max_pending;		/* requests in flight in all: 4096 */
 	int ping_s;			/* send a ping after this idle: 20 */
 	int dead_s;			/* drop a link silent this long: 50 */
+	const char *nats;		/* --nats URL[,URL...], or NULL */
+	int kv_replicas;		/* of the cluster's KV bucket: 3 */
 };
 
 /* Every object registered with epoll starts with its kind. */
@@ -52,7 +55,8 @@ enum conn_kind {
 	CONN_LISTEN_UNIX,
 	CONN_SIGNAL,
 	CONN_AGENT,
-	CONN_FRONT
+	CONN_FRONT,
+	CONN_CLUSTER
 };
 
 struct conn {
@@ -63,6 +67,7 @@ struct conn {
 enum agent_state {
 	AGENT_MSG1,		/* waiting for Noise message 1 */
 	AGENT_MSG3,		/* sent message 2, waiting for message 3 */
+	AGENT_BINDING,		/* --nats: waiting for the cluster's binding */
 	AGENT_LIVE,		/* registered, routing */
 	AGENT_CLOSING		/* refused: flushing the answer, then close */
 };
@@ -76,6 +81,8 @@ struct handshake {
 };
 
 struct pending;
+struct cluster;
+struct cluster_job;
 
 struct agent {
 	uint8_t kind;			/* CONN_AGENT */
@@ -94,6 +101,12 @@ struct agent {
 	struct handshake *hs;
 	struct agent *hs_prev, *hs_next;	/* handshakes, by deadline */
 	struct pending *pending;	/* requests in flight on this link */
+	/* --nats only (cluster.c) */
+	uint8_t route_hash[TOKEN_HASH_LEN];	/* keyed hash of token_hash */
+	uint8_t held;			/* subscribed on its subject */
+	uint64_t since_ms;		/* wall clock at registration */
+	void *sub;			/* natsSubscription */
+	struct cluster_job *job;	/* binding or rotation in the KV */
 };
 
 struct front {
@@ -107,6 +120,11 @@ struct front {
 	uint32_t out_len, out_off, out_cap;
 };
 
+#define PENDING_REPLY_MAX 96
+
+/* A request in flight.  Its origin is a front connection (front_fd >= 0)
+ * or, with --nats, another broker waiting on ${reply}.  With agent NULL it
+ * is a request this broker sent to another one (link_id: its serial). */
 struct pending {
 	uint32_t link_id;
 	uint32_t front_id;
@@ -116,6 +134,8 @@ struct pending {
 	struct agent *agent;
 	struct pending *prev, *next;		/* all, by deadline */
 	struct pending *ag_prev, *ag_next;	/* this agent's */
+	uint8_t in_use;
+	char reply[PENDING_REPLY_MAX];		/* NATS reply subject, or "" */
 };
 
 struct broker_stats {
@@ -154,6 +174,7 @@ struct broker {
 	struct pending *pend_head, *pend_tail;
 	unsigned npending;
 	struct broker_stats stats;
+	struct cluster *cluster;	/* --nats, else NULL */
 	int stop;
 	uint8_t msg[LINK_PLAIN_MAX];	/* scratch for one outgoing message */
 	uint8_t rbuf[LINK_FRAME_MAX];	/* every link reads into this first */
@@ -178,6 +199,9 @@ void agent_check_revoked(struct broker *b);
 int agent_send(struct broker *b, struct agent *a, const uint8_t *msg,
     size_t len);
 uint64_t agent_next_deadline(const struct broker *b);
+void agent_bind_done(struct broker *b, struct agent *a, int result);
+void agent_rotate_done(struct broker *b, struct agent *a,
+    const uint8_t token_hash[TOKEN_HASH_LEN], int result);
 
 /* frontconn.c */
 void front_accept(struct broker *b);
@@ -197,5 +221,12 @@ uint64_t route_next_deadline(const struct broker *b);
 void route_reply_outcome(struct broker *b, int fd, uint32_t gen, uint32_t id,
     int outcome, uint16_t retry_after);
 long route_stats_json(const struct broker *b, char *buf, size_t cap);
+int route_deliver(struct broker *b, struct agent *a, uint32_t deadline_ms,
+    const struct relay_request *req, struct pending *origin,
+    uint16_t *retry_after);
+struct pending *route_pending_new(struct broker *b, struct agent *a,
+    uint64_t deadline_ms);
+void route_pending_finish(struct broker *b, struct pending *p,
+    const struct relay_answer *ans);
 
 #endif

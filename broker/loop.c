@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "broker.h"
+#include "cluster.h"
 #include "log.h"
 #include "net.h"
 #include "privdrop.h"
@@ -229,6 +230,9 @@ broker_setup(struct broker *b)
 		log_error("database %s: %s", b->cfg.db_path, why);
 		return (-1);
 	}
+	/* After the signal mask: nats.c's threads inherit it. */
+	if (b->cfg.nats != NULL && cluster_open(b))
+		return (-1);
 	if (broker_watch(b, &b->sig, b->sig.fd, EPOLLIN) ||
 	    broker_watch(b, &b->tcp, b->tcp.fd, EPOLLIN) ||
 	    broker_watch(b, &b->unix_sock, b->unix_sock.fd, EPOLLIN))
@@ -278,6 +282,7 @@ broker_timers(struct broker *b)
 		if (db_changed(b->db))
 			agent_check_revoked(b);
 	}
+	cluster_timers(b);
 }
 
 static void
@@ -294,6 +299,8 @@ broker_shutdown(struct broker *b)
 		}
 	while (b->hs_head != NULL)
 		agent_close(b, b->hs_head, NULL);
+	/* Sessions first: closing one unsubscribes it. */
+	cluster_close(b);
 	for (fd = 0; fd < b->fronts_cap; fd++)
 		if (b->fronts[fd] != NULL)
 			front_close(b, b->fronts[fd]);
@@ -333,8 +340,8 @@ broker_serve(struct broker_config *cfg)
 		goto out;
 	b->now_ms = b->started_ms = net_now_ms();
 	b->next_sweep_ms = b->now_ms + sweep_ms(b);
-	log_info("serving: agents on %s, front on %s", cfg->listen,
-	    cfg->socket_path);
+	log_info("serving: agents on %s, front on %s%s", cfg->listen,
+	    cfg->socket_path, cfg->nats ? ", cluster over NATS" : "");
 	while (!b->stop) {
 		n = epoll_wait(b->epfd, ev, 256, broker_timeout(b));
 		if (n < 0 && errno != EINTR) {
@@ -361,6 +368,9 @@ broker_serve(struct broker_config *cfg)
 				break;
 			case CONN_FRONT:
 				front_event(b, (struct front *)c, ev[i].events);
+				break;
+			case CONN_CLUSTER:
+				cluster_event(b);
 				break;
 			}
 		}

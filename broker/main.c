@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "broker.h"
+#include "cluster.h"
 #include "front_client.h"
 #include "keyfile.h"
 #include "log.h"
@@ -35,9 +36,11 @@ usage(FILE *f)
 	    " --listen HOST:PORT\n"
 	    "                           [--public-url URL] [--socket-group GROUP]"
 	    " [--user USER]\n"
+	    "                           [--nats URL[,URL...]]\n"
 	    "       awtrix-broker stats [--socket PATH]   (default "
 	    DEFAULT_SOCKET ")\n"
-	    "       awtrix-broker revoke --key KEYFILE --db DBFILE TOKEN\n"
+	    "       awtrix-broker revoke --key KEYFILE --db DBFILE"
+	    " [--nats URL[,URL...]] TOKEN\n"
 	    "       awtrix-broker --help | --version\n");
 }
 
@@ -93,7 +96,7 @@ cmd_pubkey(int argc, char **argv)
 
 enum {
 	OPT_KEY = 1, OPT_DB, OPT_SOCKET, OPT_LISTEN, OPT_URL, OPT_GROUP,
-	OPT_USER, OPT_HELP
+	OPT_USER, OPT_NATS, OPT_HELP
 };
 
 static const struct option serve_opts[] = {
@@ -104,6 +107,7 @@ static const struct option serve_opts[] = {
 	{ "public-url", required_argument, NULL, OPT_URL },
 	{ "socket-group", required_argument, NULL, OPT_GROUP },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "nats", required_argument, NULL, OPT_NATS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -115,6 +119,7 @@ parse_opts(int argc, char **argv, struct broker_config *cfg)
 {
 	struct passwd *pw;
 	struct group *gr;
+	const char *why;
 	int c;
 
 	optind = 1;
@@ -143,6 +148,14 @@ parse_opts(int argc, char **argv, struct broker_config *cfg)
 			cfg->user_uid = pw->pw_uid;
 			cfg->user_gid = pw->pw_gid;
 			break;
+		case OPT_NATS:
+			if (!cluster_urls_valid(optarg, &why)) {
+				fprintf(stderr, "awtrix-broker: --nats: %s\n",
+				    why);
+				return (2);
+			}
+			cfg->nats = optarg;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -167,6 +180,7 @@ config_defaults(struct broker_config *cfg)
 	cfg->max_pending = 4096;
 	cfg->ping_s = 20;
 	cfg->dead_s = 50;
+	cfg->kv_replicas = 3;
 }
 
 /* Test and benchmark knobs, from the environment: never needed in use. */
@@ -187,6 +201,9 @@ config_from_env(struct broker_config *cfg)
 		cfg->ping_s = atoi(v) > 0 ? atoi(v) : cfg->ping_s;
 	if ((v = getenv("AWTRIX_BROKER_DEAD_S")) != NULL)
 		cfg->dead_s = atoi(v) > 0 ? atoi(v) : cfg->dead_s;
+	if ((v = getenv("AWTRIX_BROKER_KV_REPLICAS")) != NULL)
+		cfg->kv_replicas = atoi(v) >= 1 && atoi(v) <= 5 ? atoi(v) :
+		    cfg->kv_replicas;
 	if ((v = getenv("AWTRIX_BROKER_MAX_HANDSHAKES")) != NULL)
 		cfg->max_handshakes = atoi(v) > 0 ? atoi(v) :
 		    cfg->max_handshakes;
@@ -294,6 +311,11 @@ cmd_revoke(int argc, char **argv)
 		return (1);
 	}
 	token_hash(h, k.hash_key, tok);
+	if (cfg.nats != NULL && cluster_revoke(cfg.nats, k.hash_key, h, &why)) {
+		sodium_memzero(&k, sizeof(k));
+		fprintf(stderr, "awtrix-broker: --nats: %s\n", why);
+		return (1);
+	}
 	sodium_memzero(&k, sizeof(k));
 	if ((db = db_open(cfg.db_path, &why)) == NULL) {
 		fprintf(stderr, "awtrix-broker: database %s: %s\n",
@@ -306,8 +328,9 @@ cmd_revoke(int argc, char **argv)
 		fprintf(stderr, "awtrix-broker: revocation failed\n");
 		return (1);
 	}
-	printf("revoked%s; a running broker ends its session within 5 s\n",
-	    rc ? "" : " (the token was not registered)");
+	printf("revoked%s; %s\n", rc ? "" : " (the token was not registered here)",
+	    cfg.nats ? "in the whole cluster; its session has ended" :
+	    "a running broker ends its session within 5 s");
 	return (0);
 }
 

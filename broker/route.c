@@ -2,8 +2,10 @@
  * Routing: a FRONT_REQUEST becomes an LM_REQUEST on the session that holds
  * the token, and the LM_ANSWER (or the deadline) becomes the FRONT_ANSWER.
  *
- * All requests have the same deadline, so the list of pending requests in
- * creation order is also in deadline order: expiry looks at its head only.
+ * Local requests all have the same deadline, so the list of pending
+ * requests in creation order is almost in deadline order; requests from
+ * other brokers (--nats) are placed by their shorter deadline.  Expiry
+ * looks at its head only.
  * Pending entries come from a pool allocated at start: no allocation per
  * request.
  */
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "cluster.h"
 #include "log.h"
 
 int
@@ -56,17 +59,84 @@ pending_release(struct broker *b, struct pending *p)
 		p->next->prev = p->prev;
 	else
 		b->pend_tail = p->prev;
-	if (p->ag_prev)
-		p->ag_prev->ag_next = p->ag_next;
-	else
-		a->pending = p->ag_next;
-	if (p->ag_next)
-		p->ag_next->ag_prev = p->ag_prev;
-	a->inflight--;
+	if (a != NULL) {
+		if (p->ag_prev)
+			p->ag_prev->ag_next = p->ag_next;
+		else
+			a->pending = p->ag_next;
+		if (p->ag_next)
+			p->ag_next->ag_prev = p->ag_prev;
+		a->inflight--;
+	}
 	b->npending--;
 	memset(p, 0, sizeof(*p));
 	p->next = b->free_pending;
 	b->free_pending = p;
+}
+
+/*
+ * Take a pending entry for ${a} (NULL: a request sent to another broker)
+ * with its deadline, kept in deadline order: local requests all have the
+ * same deadline and go to the tail; only requests from other brokers
+ * (shorter, what is left of theirs) walk back.  NULL if the pool is empty.
+ */
+struct pending *
+route_pending_new(struct broker *b, struct agent *a, uint64_t deadline_ms)
+{
+	struct pending *p, *at;
+
+	if ((p = b->free_pending) == NULL)
+		return (NULL);
+	b->free_pending = p->next;
+	memset(p, 0, sizeof(*p));
+	p->in_use = 1;
+	p->front_fd = -1;
+	p->deadline_ms = deadline_ms;
+	p->agent = a;
+	for (at = b->pend_tail; at != NULL && at->deadline_ms > deadline_ms;
+	    at = at->prev)
+		;
+	p->prev = at;
+	p->next = at ? at->next : b->pend_head;
+	if (p->next)
+		p->next->prev = p;
+	else
+		b->pend_tail = p;
+	if (at)
+		at->next = p;
+	else
+		b->pend_head = p;
+	if (a != NULL) {
+		p->ag_next = a->pending;
+		if (a->pending)
+			a->pending->ag_prev = p;
+		a->pending = p;
+		a->inflight++;
+	}
+	b->npending++;
+	return (p);
+}
+
+/* Release ${p} and give ${ans} to whoever asked: a front connection, or
+ * the broker that sent it over NATS. */
+void
+route_pending_finish(struct broker *b, struct pending *p,
+    const struct relay_answer *ans)
+{
+	char reply[PENDING_REPLY_MAX];
+	int fd = p->front_fd, sent = p->agent == NULL;
+	uint32_t gen = p->front_gen, fid = p->front_id;
+
+	memcpy(reply, p->reply, sizeof(reply));
+	pending_release(b, p);
+	if (sent)
+		cluster_sent_done(b, ans->outcome);
+	if (reply[0] != '\0') {
+		cluster_reply(b, reply, ans);
+		return;
+	}
+	b->stats.requests[ans->outcome]++;
+	front_reply(b, fd, gen, fid, ans);
 }
 
 /* Token bucket: refill, then take one.  Return 0, or the seconds to wait. */
@@ -87,14 +157,61 @@ rate_take(struct broker *b, struct agent *a)
 	return (0);
 }
 
+/*
+ * Send ${req} to the device of ${a}, with ${deadline_ms} left, for the
+ * origin described by ${origin} (front fields or reply subject).  Return
+ * -1 when it is on its way, else the outcome to answer at once (with
+ * ${retry_after}).  The rate limit and the in-flight cap are enforced
+ * here, on the broker that holds the session, whoever asked.
+ */
+int
+route_deliver(struct broker *b, struct agent *a, uint32_t deadline_ms,
+    const struct relay_request *req, struct pending *origin,
+    uint16_t *retry_after)
+{
+	struct pending *p;
+	uint16_t wait;
+	long n;
+
+	*retry_after = 0;
+	if (a->clock_down)	/* the agent is up, its clock is not */
+		return (RELAY_UNREACHABLE);
+	if ((wait = rate_take(b, a)) != 0) {
+		*retry_after = wait;
+		return (RELAY_RATE_LIMITED);
+	}
+	if (a->inflight >= b->cfg.max_inflight) {
+		*retry_after = 1;
+		return (RELAY_RATE_LIMITED);
+	}
+	if ((uint32_t)b->cfg.deadline_ms < deadline_ms)
+		deadline_ms = (uint32_t)b->cfg.deadline_ms;
+	n = linkmsg_encode_request(b->msg, sizeof(b->msg), a->next_id,
+	    deadline_ms, req);
+	if (n < 0)
+		return (RELAY_BAD_REQUEST);
+	if ((p = route_pending_new(b, a, b->now_ms + deadline_ms)) == NULL) {
+		*retry_after = 1;
+		return (RELAY_OVERLOADED);
+	}
+	p->link_id = a->next_id++;
+	p->front_id = origin->front_id;
+	p->front_fd = origin->front_fd;
+	p->front_gen = origin->front_gen;
+	memcpy(p->reply, origin->reply, sizeof(p->reply));
+	/* On failure agent_send closes a, which answers p. */
+	(void)agent_send(b, a, b->msg, (size_t)n);
+	return (-1);
+}
+
 void
 route_request(struct broker *b, struct front *f, const struct front_msg *m)
 {
 	uint8_t th[TOKEN_HASH_LEN];
-	struct pending *p;
+	struct pending origin;
 	struct agent *a;
 	uint16_t wait;
-	long n;
+	int outcome;
 
 	if (!token_valid(m->token, TOKEN_LEN)) {
 		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_BAD_REQUEST, 0);
@@ -104,56 +221,21 @@ route_request(struct broker *b, struct front *f, const struct front_msg *m)
 	/* An unknown token and an offline device get the same answer. */
 	a = table_get(&b->tokens, th);
 	if (a == NULL || a->state != AGENT_LIVE) {
-		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_OFFLINE, 0);
+		if (b->cluster != NULL)
+			cluster_route(b, f, m, th);
+		else
+			route_reply_outcome(b, f->fd, f->gen, m->id,
+			    RELAY_OFFLINE, 0);
 		return;
 	}
-	if (a->clock_down) {	/* the agent is up, its clock is not */
-		route_reply_outcome(b, f->fd, f->gen, m->id,
-		    RELAY_UNREACHABLE, 0);
-		return;
-	}
-	if ((wait = rate_take(b, a)) != 0) {
-		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_RATE_LIMITED,
-		    wait);
-		return;
-	}
-	if (a->inflight >= b->cfg.max_inflight) {
-		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_RATE_LIMITED,
-		    1);
-		return;
-	}
-	if ((p = b->free_pending) == NULL) {
-		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_OVERLOADED, 1);
-		return;
-	}
-	n = linkmsg_encode_request(b->msg, sizeof(b->msg), a->next_id,
-	    (uint32_t)b->cfg.deadline_ms, &m->req);
-	if (n < 0) {
-		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_BAD_REQUEST, 0);
-		return;
-	}
-	b->free_pending = p->next;
-	memset(p, 0, sizeof(*p));
-	p->link_id = a->next_id++;
-	p->front_id = m->id;
-	p->front_fd = f->fd;
-	p->front_gen = f->gen;
-	p->deadline_ms = b->now_ms + (uint64_t)b->cfg.deadline_ms;
-	p->agent = a;
-	p->prev = b->pend_tail;
-	if (b->pend_tail)
-		b->pend_tail->next = p;
-	else
-		b->pend_head = p;
-	b->pend_tail = p;
-	p->ag_next = a->pending;
-	if (a->pending)
-		a->pending->ag_prev = p;
-	a->pending = p;
-	a->inflight++;
-	b->npending++;
-	/* On failure agent_send closes a, which answers p. */
-	(void)agent_send(b, a, b->msg, (size_t)n);
+	memset(&origin, 0, sizeof(origin));
+	origin.front_fd = f->fd;
+	origin.front_gen = f->gen;
+	origin.front_id = m->id;
+	outcome = route_deliver(b, a, (uint32_t)b->cfg.deadline_ms, &m->req,
+	    &origin, &wait);
+	if (outcome >= 0)
+		route_reply_outcome(b, f->fd, f->gen, m->id, outcome, wait);
 }
 
 void
@@ -161,8 +243,6 @@ route_answer(struct broker *b, struct agent *a, uint32_t id,
     const struct relay_answer *ans)
 {
 	struct pending *p;
-	int fd;
-	uint32_t gen, fid;
 
 	for (p = a->pending; p != NULL; p = p->ag_next)
 		if (p->link_id == id)
@@ -172,12 +252,7 @@ route_answer(struct broker *b, struct agent *a, uint32_t id,
 		b->stats.late_answers++;
 		return;
 	}
-	fd = p->front_fd;
-	gen = p->front_gen;
-	fid = p->front_id;
-	pending_release(b, p);
-	b->stats.requests[ans->outcome]++;
-	front_reply(b, fd, gen, fid, ans);
+	route_pending_finish(b, p, ans);
 }
 
 /* Give up on ${p}: its caller gets 504 (it may or may not have reached
@@ -185,11 +260,11 @@ route_answer(struct broker *b, struct agent *a, uint32_t id,
 static void
 pending_timeout(struct broker *b, struct pending *p)
 {
-	int fd = p->front_fd;
-	uint32_t gen = p->front_gen, fid = p->front_id;
+	struct relay_answer ans;
 
-	pending_release(b, p);
-	route_reply_outcome(b, fd, gen, fid, RELAY_TIMEOUT, 0);
+	memset(&ans, 0, sizeof(ans));
+	ans.outcome = RELAY_TIMEOUT;
+	route_pending_finish(b, p, &ans);
 }
 
 void
@@ -248,7 +323,17 @@ route_stats_json(const struct broker *b, char *buf, size_t cap)
 			return (-1);
 		off += (size_t)n;
 	}
-	n = snprintf(buf + off, cap - off, "}}");
+	n = snprintf(buf + off, cap - off, "}");
+	if (n < 0 || (size_t)n >= cap - off)
+		return (-1);
+	off += (size_t)n;
+	if (b->cluster != NULL) {
+		n = (int)cluster_stats_json(b, buf + off, cap - off);
+		if (n < 0)
+			return (-1);
+		off += (size_t)n;
+	}
+	n = snprintf(buf + off, cap - off, "}");
 	if (n < 0 || (size_t)n >= cap - off)
 		return (-1);
 	return ((long)(off + (size_t)n));

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "agent.h"
+#include "brokers.h"
 #include "control.h"
 #include "link_client.h"
 #include "linkmsg.h"
@@ -36,6 +37,7 @@ static volatile sig_atomic_t agent_stop;
 struct agentd {
 	const struct agent_config *cfg;
 	struct agent_state st;
+	struct broker_list brokers;
 	CURLM *multi;
 	struct device *dev;
 	int connected;
@@ -86,11 +88,14 @@ agent_disconnect(struct agentd *d, const char *why)
 {
 	if (!d->connected)
 		return;
-	log_warn("disconnected from the broker %s: %s", d->cfg->broker, why);
+	log_warn("disconnected from the broker %s: %s",
+	    brokers_current(&d->brokers), why);
 	link_close(&d->link);
 	d->connected = 0;
 	device_forget(d->dev);
 	waiter_reply(d, "offline");
+	/* That broker may be gone: start with the next one. */
+	(void)brokers_next(&d->brokers);
 	/* A session that lasted resets the backoff. */
 	if (d->now_ms - d->connected_ms > BACKOFF_MAX_MS)
 		d->attempt = 0;
@@ -164,30 +169,41 @@ agent_connect(struct agentd *d)
 	const char *why;
 	int result;
 
-	if (link_client_connect(&d->link, d->cfg->broker, d->cfg->broker_pk,
-	    &d->st.key, d->st.token, d->cfg->handshake_ms, &result, url,
-	    sizeof(url), &why)) {
-		log_warn("broker %s: %s", d->cfg->broker, why);
-		goto retry;
+	if (link_client_connect(&d->link, brokers_current(&d->brokers),
+	    d->cfg->broker_pk, &d->st.key, d->st.token, d->cfg->handshake_ms,
+	    &result, url, sizeof(url), &why)) {
+		log_warn("broker %s: %s", brokers_current(&d->brokers), why);
+		goto next;
 	}
 	if (result != LM_OK) {
-		log_error("registration at %s %s%s", d->cfg->broker,
+		log_error("registration at %s %s%s",
+		    brokers_current(&d->brokers),
 		    linkmsg_result_text(result),
 		    (result == LM_REFUSED_REVOKED || result == LM_REFUSED_BOUND)
 		    ? "; make a new token with `awtrix-token regenerate`" : "");
 		link_close(&d->link);
+		/* 8 is LM_REFUSED_FULL (issue 10): that broker cannot take
+		 * us, another one may. */
+		if (result == LM_REFUSED_CLUSTER || result == 8)
+			goto next;
 		goto retry;
 	}
 	d->connected = 1;
 	d->connected_ms = d->last_rx_ms = d->last_tx_ms = d->now_ms;
 	log_info("connected to the broker %s; device registered",
-	    d->cfg->broker);
+	    brokers_current(&d->brokers));
 	agent_send_clock(d);
 	if (url[0] != '\0' && (state_url_read(d->st.dir, stored,
 	    sizeof(stored)) || strcmp(stored, url) != 0) &&
 	    state_url_write(d->st.dir, url, strlen(url)))
 		log_warn("cannot store the public URL in %s", d->st.dir);
 	return;
+next:
+	/* Try the next broker at once; back off after a whole round. */
+	if (!brokers_next(&d->brokers)) {
+		d->next_connect_ms = net_now_ms();
+		return;
+	}
 retry:
 	d->next_connect_ms = net_now_ms() + agent_backoff_ms(d->attempt++,
 	    randombytes_uniform(1000000) / 1e6);
@@ -402,6 +418,10 @@ agent_run(const struct agent_config *cfg)
 	d->ctl_fd = d->waiter = -1;
 	d->link.fd = -1;
 	d->st.lock_fd = -1;
+	if (brokers_parse(&d->brokers, cfg->broker)) {
+		log_error("--broker: expected HOST:PORT[,HOST:PORT...]");
+		goto out;
+	}
 	if (state_open(cfg->state_dir, &d->st, err, sizeof(err))) {
 		log_error("%s", err);
 		goto out;

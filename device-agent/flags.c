@@ -3,7 +3,6 @@
 
 #include "device.h"
 #include "flags.h"
-#include "net.h"
 
 int
 flags_target_check(const char *target, const char **why)
@@ -27,30 +26,6 @@ flags_target_check(const char *target, const char **why)
 		*why = "must be a URL prefix without spaces, '?' or '#'";
 		return (-1);
 	}
-	return (0);
-}
-
-int
-flags_broker_check(const char *list, const char **why)
-{
-	char one[300];
-	const char *p = list, *end;
-	size_t n;
-
-	*why = "must be HOST:PORT (or several, separated by commas), for "
-	    "example cloud.example.org:7443";
-	do {
-		end = strchr(p, ',');
-		n = end ? (size_t)(end - p) : strlen(p);
-		if (n == 0 || n >= sizeof(one))
-			return (-1);
-		memcpy(one, p, n);
-		one[n] = '\0';
-		if (!net_hostport_valid(one) || one[n - 1] == ':' ||
-		    strcmp(strrchr(one, ':'), ":0") == 0)
-			return (-1);
-		p = end ? end + 1 : NULL;
-	} while (p != NULL);
 	return (0);
 }
 

@@ -16,12 +16,6 @@
 int flags_target_check(const char *target, const char **why);
 
 /**
- * flags_broker_check(list, why):
- * ${list} is HOST:PORT[,HOST:PORT...] with a port of 1..65535 each.
- */
-int flags_broker_check(const char *list, const char **why);
-
-/**
  * flags_deny_check(deny, why, bad, badcap):
  * Every mode of the comma-separated ${deny} is one the agent would
  * otherwise allow (a default endpoint); a mode denied already is a typo.

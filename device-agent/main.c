@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "flags.h"
+#include "brokers.h"
 #include "log.h"
 #include "relay.h"
 #include "translate.h"
@@ -18,7 +19,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: awtrix-agent --broker HOST:PORT --broker-key PUBKEY "
+	    "usage: awtrix-agent --broker HOST:PORT[,...] --broker-key PUBKEY "
 	    "--state DIR --target URLPREFIX\n"
 	    "                    [--target-auth USER:PASS] [--allow MODE,...] "
 	    "[--deny MODE,...]\n"
@@ -26,7 +27,9 @@ usage(FILE *f)
 	    "                    [--generation 2|3] [--probe-interval S]\n"
 	    "       awtrix-agent --help | --version\n"
 	    "\n"
-	    "  --broker HOST:PORT   the broker's agent port\n"
+	    "  --broker HOST:PORT   the broker's agent port; several, separated "
+	    "by commas,\n"
+	    "                       are tried in a random order\n"
 	    "  --broker-key PUBKEY  the broker's public key (44 characters of "
 	    "base64)\n"
 	    "  --state DIR          device key, token and control socket "
@@ -92,6 +95,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static struct broker_list brokers;
 	struct agent_config cfg;
 	const char *key = NULL, *v, *why, *gen = NULL, *probe = NULL;
 	char bad[64], msg[512], *end;
@@ -131,13 +135,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "awtrix-agent: libsodium failed to start\n");
 		return (1);
 	}
+	if (brokers_parse(&brokers, cfg.broker)) {
+		snprintf(msg, sizeof(msg), "--broker %s must be HOST:PORT (or "
+		    "up to 16, separated by commas), for example "
+		    "cloud.example.org:7443", cfg.broker);
+		return (bad_usage(msg));
+	}
 	if (key_from_base64(key, cfg.broker_pk))
 		return (bad_usage("--broker-key must be the 44-character base64 "
 		    "key that `awtrix-broker pubkey` prints"));
-	if (flags_broker_check(cfg.broker, &why)) {
-		snprintf(msg, sizeof(msg), "--broker %s %s", cfg.broker, why);
-		return (bad_usage(msg));
-	}
 	if (flags_target_check(cfg.device.target, &why)) {
 		snprintf(msg, sizeof(msg), "--target %s %s", cfg.device.target,
 		    why);

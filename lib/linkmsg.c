@@ -161,10 +161,12 @@ linkmsg_result_text(int result)
 		"refused: protocol version not supported by the broker",
 		"refused: malformed token",
 		"refused: too many token rotations today",
-		"refused: the broker could not store the registration"
+		"refused: the broker could not store the registration",
+		[LM_REFUSED_CLUSTER] = "refused: the broker cannot reach its "
+		    "cluster; trying another broker"
 	};
 
-	if (result < 0 || result >= LM_RESULT_COUNT)
+	if (result < 0 || result >= LM_RESULT_COUNT || text[result] == NULL)
 		return ("unknown result");
 	return (text[result]);
 }

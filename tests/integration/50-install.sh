@@ -192,6 +192,7 @@ chmod 750 "$T/run/awtrix-cloud"
     "$T/run/awtrix-cloud" "$T/var/lib/private/awtrix-agent"
 
 LISTEN=127.0.0.1:$(free_port)
+CLUSTER=
 eval "PRE=($(exec_line awtrix-broker.service ExecStartPre))"
 check "the broker unit's ExecStartPre refuses an empty PUBLIC_URL (exit 2)" \
     sh -c "PUBLIC_URL= \"\$@\" 2>'$T/pre.err'; test \$? -eq 2 &&
