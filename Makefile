@@ -58,7 +58,7 @@ $(LIB): $(LIB_OBJ)
 
 bin/awtrix-broker: $(BROKER_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lm $(LDLIBS_SODIUM)
+	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lm -lsystemd $(LDLIBS_SODIUM)
 
 bin/awtrix-cloud.fcgi: $(FCGI_OBJ) $(LIB)
 	@mkdir -p bin

@@ -10,6 +10,8 @@
  *   loop.c       sockets, epoll, timers, signals, shutdown
  *   db.c         SQLite: hashes and the binding rules
  *   table.c      session lookup by device-key hash and by token hash
+ *   metrics.c    the Prometheus text of the figures below
+ *   notify.c     systemd readiness and watchdog (sd_notify)
  */
 
 #include <sys/types.h>
@@ -21,6 +23,7 @@
 #include "keyfile.h"
 #include "link.h"
 #include "linkmsg.h"
+#include "metrics.h"
 #include "noise.h"
 #include "relay.h"
 #include "table.h"
@@ -153,6 +156,7 @@ struct broker {
 	struct pending *pend_head, *pend_tail;
 	unsigned npending;
 	struct broker_stats stats;
+	struct broker_metrics metrics;
 	int stop;
 	uint8_t msg[LINK_PLAIN_MAX];	/* scratch for one outgoing message */
 	uint8_t rbuf[LINK_FRAME_MAX];	/* every link reads into this first */

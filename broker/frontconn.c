@@ -179,7 +179,7 @@ front_handle(struct broker *b, struct front *f, const uint8_t *payload,
     size_t len)
 {
 	struct front_msg m;
-	char json[FRONT_STATS_MAX];
+	char json[FRONT_METRICS_MAX];
 	long n;
 
 	if (front_decode(payload, len, &m)) {
@@ -192,12 +192,23 @@ front_handle(struct broker *b, struct front *f, const uint8_t *payload,
 		route_request(b, f, &m);
 		return (0);
 	case FRONT_STATS:
-		n = route_stats_json(b, json, sizeof(json));
+		n = route_stats_json(b, json, FRONT_STATS_MAX);
 		if (n < 0)
 			return (-1);
 		n = front_encode_stats_answer(b->frame, sizeof(b->frame), m.id,
 		    json, (size_t)n);
 		return (n < 0 ? -1 : front_write(b, f, b->frame, (size_t)n));
+	case FRONT_METRICS:
+		if ((n = metrics_render(b, json, sizeof(json))) < 0) {
+			log_error("front: metrics do not fit FRONT_METRICS_MAX");
+			return (-1);
+		}
+		n = front_encode_metrics_answer(b->frame, sizeof(b->frame),
+		    m.id, json, (size_t)n);
+		return (n < 0 ? -1 : front_write(b, f, b->frame, (size_t)n));
+	case FRONT_REFUSED:
+		metrics_refused(&b->metrics, m.status);
+		return (0);
 	default:
 		log_error("front: unexpected frame type %u", m.type);
 		return (-1);

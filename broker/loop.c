@@ -24,6 +24,7 @@
 #include "broker.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 #include "privdrop.h"
 
 #define SWEEP_MS 5000
@@ -335,6 +336,7 @@ broker_serve(struct broker_config *cfg)
 	b->next_sweep_ms = b->now_ms + sweep_ms(b);
 	log_info("serving: agents on %s, front on %s", cfg->listen,
 	    cfg->socket_path);
+	notify_ready(b->now_ms);
 	while (!b->stop) {
 		n = epoll_wait(b->epfd, ev, 256, broker_timeout(b));
 		if (n < 0 && errno != EINTR) {
@@ -366,7 +368,9 @@ broker_serve(struct broker_config *cfg)
 		}
 		broker_timers(b);
 		broker_update_accept(b);
+		notify_tick(b->now_ms);
 	}
+	notify_stopping();
 	log_info("shutting down: closing %zu sessions", b->devices.count);
 	rc = 0;
 out:

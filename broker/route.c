@@ -62,6 +62,8 @@ pending_release(struct broker *b, struct pending *p)
 		a->pending = p->ag_next;
 	if (p->ag_next)
 		p->ag_next->ag_prev = p->ag_prev;
+	metrics_observe(&b->metrics, b->now_ms + (uint64_t)b->cfg.deadline_ms -
+	    p->deadline_ms);
 	a->inflight--;
 	b->npending--;
 	memset(p, 0, sizeof(*p));
@@ -172,6 +174,7 @@ route_answer(struct broker *b, struct agent *a, uint32_t id,
 	fid = p->front_id;
 	pending_release(b, p);
 	b->stats.requests[ans->outcome]++;
+	metrics_answer(&b->metrics, ans);
 	front_reply(b, fd, gen, fid, ans);
 }
 
