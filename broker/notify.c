@@ -32,8 +32,8 @@ notify_ready(uint64_t now_ms)
 		notify_next_ms = now_ms + notify_interval_ms;
 	}
 	if (sd_notify(0, "READY=1\nSTATUS=serving") < 0)
-		log_warn("sd_notify: cannot tell systemd that the broker is "
-		    "ready");
+		log_warn_ev("notify.failed", "sd_notify: cannot tell systemd "
+		    "that the broker is ready");
 	if (notify_interval_ms != 0)
 		(void)sd_notify(0, "WATCHDOG=1");
 }

@@ -305,10 +305,10 @@ device_finish(struct device *dev, CURLcode rc)
 		dev->stalled = (ans.outcome == RELAY_TIMEOUT);
 	} else {
 		if (dev->resp_overflow)
-			log_warn("device answer larger than %d bytes: dropped",
+			log_warn_ev("device.answer_too_large", "device answer larger than %d bytes: dropped",
 			    RELAY_BODY_MAX);
 		else
-			log_warn("device call failed: %s",
+			log_warn_ev("device.call_failed", "device call failed: %s",
 			    curl_easy_strerror(rc));
 		ans.outcome = RELAY_UNREACHABLE;
 	}

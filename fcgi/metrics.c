@@ -100,7 +100,8 @@ metrics_reply(struct io *io, int head, const char *status, const char *ctype,
 	    extra);
 	if (n < 0 || (size_t)n >= sizeof(h) || io_write(io, h, (size_t)n) ||
 	    (!head && len > 0 && io_write(io, body, len)))
-		log_warn("%s: cannot write the response", __func__);
+		log_warn_ev("http.write_failed", "%s: cannot write the response",
+		    __func__);
 }
 
 #define METRICS_TEXT "text/plain; charset=utf-8"
@@ -141,7 +142,8 @@ metrics_serve(struct io *io, const char *socket, int timeout_ms)
 	if (n < 0 || metrics_call(frame, (size_t)n, id, timeout_ms, &m) ||
 	    m.type != (health ? FRONT_STATS_ANSWER : FRONT_METRICS_ANSWER)) {
 		if (!health)
-			log_warn("%s: no metrics from the broker", __func__);
+			log_warn_ev("metrics.broker_unreachable",
+			    "%s: no metrics from the broker", __func__);
 		metrics_close();
 		metrics_reply(io, head, "503 Service Unavailable", METRICS_TEXT,
 		    "Retry-After: 5\r\n", "broker unreachable\n", 19);
