@@ -181,14 +181,17 @@ uninstall:
 
 # Debian packages (debian/): `make deb` builds awtrix-cloud_*.deb and
 # awtrix-agent_*.deb into deb/ with dpkg-buildpackage; `make deb-test`
-# also installs them into a scratch root and runs lintian on them
-# (tests/package/deb.sh).  Both need `scripts/deps package`.
+# also unpacks them into a scratch root and runs lintian on them
+# (tests/package/deb.sh), then, as root, installs them for real with dpkg,
+# checks, removes and purges them (tests/package/install.sh, which refuses
+# to run where they are already installed).  Both need `scripts/deps package`.
 deb:
 	@scripts/deps package
 	@scripts/deb
 
 deb-test: deb
-	@bash tests/package/deb.sh >build/deb/test.out 2>&1; rc=$$?; \
+	@{ bash tests/package/deb.sh; bash tests/package/install.sh; } \
+	    >build/deb/test.out 2>&1; rc=$$?; \
 	    cat build/deb/test.out; [ $$rc = 0 ] && \
 	    ! grep -q '^not ok' build/deb/test.out
 
