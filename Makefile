@@ -42,7 +42,7 @@ all: $(PROGS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # sql/schema.sql is compiled into the broker as a C string.
 $(B)/broker/schema.c: sql/schema.sql
@@ -52,14 +52,14 @@ $(B)/broker/schema.c: sql/schema.sql
 	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $<; echo ';'; } > $@
 
 $(B)/broker/schema.o: $(B)/broker/schema.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 bin/awtrix-broker: $(BROKER_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lm -lnats -lpthread $(LDLIBS_SODIUM)
+	$(CC) $(LDFLAGS) -o $@ $^ -lsqlite3 -lm -lnats -lpthread -lsystemd $(LDLIBS_SODIUM)
 
 bin/awtrix-cloud.fcgi: $(FCGI_OBJ) $(LIB)
 	@mkdir -p bin
@@ -148,10 +148,16 @@ install: all
 	    install -D -m 0755 "bin/$$p" "$(DESTDIR)$(BINDIR)/$$p" || exit 1; done
 	install -D -m 0755 bin/awtrix-cloud.fcgi \
 	    "$(DESTDIR)$(PREFIX)/lib/awtrix-cloud/awtrix-cloud.fcgi"
-	for f in sql/* apache/*.conf lighttpd/*.conf www/*; do [ ! -f "$$f" ] || \
+	for f in sql/* www/*; do [ ! -f "$$f" ] || \
 	    install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f" || exit 1; done
 	install -D -m 0644 lighttpd/errors/413.html \
 	    "$(DESTDIR)$(DATADIR)/lighttpd/errors/413.html"
+	@mkdir -p $(B)/apache $(B)/lighttpd
+	for f in apache/*.conf lighttpd/*.conf; do [ ! -f "$$f" ] || { \
+	    sed 's|/usr/local/lib/awtrix-cloud|$(PREFIX)/lib/awtrix-cloud|g' \
+	    "$$f" >"$(B)/$$f" && \
+	    install -D -m 0644 "$(B)/$$f" "$(DESTDIR)$(DATADIR)/$$f"; } || \
+	    exit 1; done
 	@mkdir -p $(B)/systemd
 	for u in systemd/*.service systemd/*.socket; do \
 	    sed 's|@BINDIR@|$(BINDIR)|g' "$$u" >"$(B)/$$u" && \
@@ -163,5 +169,38 @@ install: all
 	    install -D -m 0644 "$$m" "$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}" \
 	    || exit 1; done
 
-.PHONY: install
+# `make uninstall [PREFIX=/usr/local] [DESTDIR=]`: remove what `make
+# install` put there with the same PREFIX, and the directories it made that
+# are left empty.  /etc/default/awtrix-agent stays unless it is the one
+# installed (unedited): it holds the owner's settings.
+uninstall:
+	for p in $(notdir $(PROGS)); do rm -f "$(DESTDIR)$(BINDIR)/$$p"; done
+	rm -f "$(DESTDIR)$(PREFIX)/lib/awtrix-cloud/awtrix-cloud.fcgi"
+	rm -rf "$(DESTDIR)$(DATADIR)"
+	for u in systemd/*.service systemd/*.socket; do \
+	    rm -f "$(DESTDIR)$(UNITDIR)/$${u#systemd/}"; done
+	for m in man/*.[18]; do \
+	    rm -f "$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}"; done
+	! cmp -s systemd/awtrix-agent.default \
+	    "$(DESTDIR)/etc/default/awtrix-agent" || \
+	    rm -f "$(DESTDIR)/etc/default/awtrix-agent"
+	-rmdir "$(DESTDIR)$(PREFIX)/lib/awtrix-cloud" 2>/dev/null
+
+# Debian packages (debian/): `make deb` builds awtrix-cloud_*.deb and
+# awtrix-agent_*.deb into deb/ with dpkg-buildpackage; `make deb-test`
+# also unpacks them into a scratch root and runs lintian on them
+# (tests/package/deb.sh), then, as root, installs them for real with dpkg,
+# checks, removes and purges them (tests/package/install.sh, which refuses
+# to run where they are already installed).  Both need `scripts/deps package`.
+deb:
+	@scripts/deps package
+	@scripts/deb
+
+deb-test: deb
+	@{ bash tests/package/deb.sh; bash tests/package/install.sh; } \
+	    >build/deb/test.out 2>&1; rc=$$?; \
+	    cat build/deb/test.out; [ $$rc = 0 ] && \
+	    ! grep -q '^not ok' build/deb/test.out
+
+.PHONY: install uninstall deb deb-test
 include tests/fuzz/fuzz.mk

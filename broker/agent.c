@@ -64,7 +64,7 @@ void
 agent_close(struct broker *b, struct agent *a, const char *why)
 {
 	if (why != NULL)
-		log_info("session closed: %s", why);
+		log_info_ev("session.closed", "session closed: %s", why);
 	if (a->in_tables) {
 		table_del(&b->devices, a);
 		table_del(&b->tokens, a);
@@ -93,17 +93,17 @@ agent_accept(struct broker *b)
 		fd = accept4(b->tcp.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
-				log_warn("out of file descriptors (%s): "
+				log_warn_ev("agent.out_of_fds", "out of file descriptors (%s): "
 				    "accepting paused for 1 s", strerror(errno));
 				b->accept_resume_ms = b->now_ms + 1000;
 			} else if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
-				log_warn("accept: %s", strerror(errno));
+				log_warn_ev("agent.accept_failed", "accept: %s", strerror(errno));
 			return;
 		}
 		if ((a = calloc(1, sizeof(*a))) == NULL ||
 		    (a->hs = calloc(1, sizeof(*a->hs))) == NULL) {
-			log_warn("out of memory: connection dropped");
+			log_warn_ev("agent.out_of_memory", "out of memory: connection dropped");
 			free(a);
 			close(fd);
 			return;
@@ -234,7 +234,7 @@ agent_bind_done(struct broker *b, struct agent *a, int result)
 		    today(), &rotated);
 		if (result == LM_OK && rotated) {
 			b->stats.rotations++;
-			log_info("token rotated at registration");
+			log_info_ev("token.rotated", "token rotated at registration");
 		}
 	}
 	if (result == LM_OK && agent_publish(b, a)) {
@@ -244,7 +244,7 @@ agent_bind_done(struct broker *b, struct agent *a, int result)
 	}
 	if (result != LM_OK) {
 		b->stats.registrations_refused++;
-		log_info("registration %s", linkmsg_result_text(result));
+		log_info_ev("registration.refused", "registration %s", linkmsg_result_text(result));
 		a->state = AGENT_CLOSING;
 		if (agent_send_result(b, a, LM_WELCOME, result) == 0 &&
 		    !link_pending_out(&a->link))
@@ -363,7 +363,7 @@ agent_rotate_done(struct broker *b, struct agent *a,
 		    &rotated);
 		if (result == LM_OK && rotated) {
 			b->stats.rotations++;
-			log_info("token rotated");
+			log_info_ev("token.rotated", "token rotated");
 			/* The old hash is revoked: route only the new one. */
 			table_del(&b->tokens, a);
 			memcpy(a->token_hash, h, TOKEN_HASH_LEN);
@@ -377,7 +377,7 @@ agent_rotate_done(struct broker *b, struct agent *a,
 		}
 	}
 	if (result != LM_OK)
-		log_info("rotation %s", linkmsg_result_text(result));
+		log_info_ev("rotation.refused", "rotation %s", linkmsg_result_text(result));
 	(void)agent_send_result(b, a, LM_ROTATED, result);
 }
 
@@ -405,7 +405,7 @@ agent_rotate(struct broker *b, struct agent *a, const struct linkmsg *m)
 			return;
 		}
 	}
-	log_info("rotation %s", linkmsg_result_text(result));
+	log_info_ev("rotation.refused", "rotation %s", linkmsg_result_text(result));
 	(void)agent_send_result(b, a, LM_ROTATED, result);
 }
 

@@ -11,6 +11,8 @@
  *   db.c         SQLite: hashes and the binding rules
  *   table.c      session lookup by device-key hash and by token hash
  *   cluster.c    --nats: routing, eviction and bindings across brokers
+ *   metrics.c    the Prometheus text of the figures below
+ *   notify.c     systemd readiness and watchdog (sd_notify)
  */
 
 #include <sys/types.h>
@@ -22,6 +24,7 @@
 #include "keyfile.h"
 #include "link.h"
 #include "linkmsg.h"
+#include "metrics.h"
 #include "noise.h"
 #include "relay.h"
 #include "table.h"
@@ -131,6 +134,7 @@ struct pending {
 	int front_fd;
 	uint32_t front_gen;
 	uint64_t deadline_ms;
+	uint64_t start_ms;			/* for the latency histogram */
 	struct agent *agent;
 	struct pending *prev, *next;		/* all, by deadline */
 	struct pending *ag_prev, *ag_next;	/* this agent's */
@@ -175,6 +179,7 @@ struct broker {
 	unsigned npending;
 	struct broker_stats stats;
 	struct cluster *cluster;	/* --nats, else NULL */
+	struct broker_metrics metrics;
 	int stop;
 	uint8_t msg[LINK_PLAIN_MAX];	/* scratch for one outgoing message */
 	uint8_t rbuf[LINK_FRAME_MAX];	/* every link reads into this first */

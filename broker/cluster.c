@@ -227,7 +227,7 @@ update_state(struct broker *b, int kv_ready)
 	if (up == c->up)
 		return;
 	c->up = up;
-	log_info("cluster: %s", up ? "connected" : "NATS unreachable: "
+	log_info_ev("cluster.state", "cluster: %s", up ? "connected" : "NATS unreachable: "
 	    "serving local devices only, refusing registrations");
 	if (!up) {
 		/* Our requests out there will get no answer: say so now. */
@@ -759,7 +759,7 @@ cluster_open(struct broker *b)
 	natsStatus s;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		log_error("out of memory");
+		log_error_ev("start.out_of_memory", "out of memory");
 		return (-1);
 	}
 	b->cluster = c;
@@ -771,16 +771,16 @@ cluster_open(struct broker *b)
 	c->conn.kind = CONN_CLUSTER;
 	c->conn.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (c->conn.fd < 0 || cluster_set_options(c, b->cfg.nats)) {
-		log_error("cluster: cannot set up the NATS client");
+		log_error_ev("cluster.setup_failed", "cluster: cannot set up the NATS client");
 		return (-1);
 	}
 	s = natsConnection_Connect(&c->nc, c->opts);
 	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
-		log_error("cluster: --nats: %s", natsStatus_GetText(s));
+		log_error_ev("cluster.setup_failed", "cluster: --nats: %s", natsStatus_GetText(s));
 		return (-1);
 	}
 	if (s == NATS_NOT_YET_CONNECTED)
-		log_warn("cluster: no NATS server reachable yet; retrying");
+		log_warn_ev("cluster.state", "cluster: no NATS server reachable yet; retrying");
 	if (natsInbox_Create(&inbox) != NATS_OK ||
 	    strlen(inbox) >= sizeof(c->inbox) - 24) {
 		natsInbox_Destroy(inbox);
@@ -794,7 +794,7 @@ cluster_open(struct broker *b)
 	    NATS_OK ||
 	    natsConnection_Subscribe(&c->peers_sub, c->nc, SUBJ_PEERS, on_msg,
 	    c) != NATS_OK) {
-		log_error("cluster: cannot subscribe");
+		log_error_ev("cluster.setup_failed", "cluster: cannot subscribe");
 		return (-1);
 	}
 	if (pthread_create(&c->worker, NULL, cluster_worker_main, b) != 0)

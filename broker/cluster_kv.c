@@ -47,11 +47,11 @@ worker_bucket(struct cluster *c, int replicas)
 	}
 	if (s != NATS_OK) {
 		if (++c->kv_logged % 10 == 1)
-			log_warn("cluster: KV bucket not available yet "
+			log_warn_ev("cluster.kv", "cluster: KV bucket not available yet "
 			    "(attempt %d): %s", c->kv_logged, why);
 		return (NULL);
 	}
-	log_info("cluster: KV bucket %s bound (%d replicas)", BUCKET,
+	log_info_ev("cluster.kv", "cluster: KV bucket %s bound (%d replicas)", BUCKET,
 	    replicas);
 	return (kv);
 }

@@ -192,7 +192,7 @@ db_step_done(struct db *db, sqlite3_stmt *st)
 
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		log_error("database: %s", sqlite3_errmsg(db->h));
+		log_error_ev("db.error", "database: %s", sqlite3_errmsg(db->h));
 		return (-1);
 	}
 	return (0);
@@ -212,7 +212,7 @@ db_exists(struct db *db, int which, const uint8_t h[TOKEN_HASH_LEN])
 		return (1);
 	if (rc == SQLITE_DONE)
 		return (0);
-	log_error("database: %s", sqlite3_errmsg(db->h));
+	log_error_ev("db.error", "database: %s", sqlite3_errmsg(db->h));
 	return (-1);
 }
 
@@ -247,7 +247,7 @@ db_register(struct db *db, const uint8_t token_hash[TOKEN_HASH_LEN],
 		    sqlite3_column_int64(st, 2);
 	} else if (rc != SQLITE_DONE) {
 		sqlite3_reset(st);
-		log_error("database: %s", sqlite3_errmsg(db->h));
+		log_error_ev("db.error", "database: %s", sqlite3_errmsg(db->h));
 		return (LM_REFUSED_ERROR);
 	}
 	sqlite3_reset(st);
@@ -264,7 +264,7 @@ db_register(struct db *db, const uint8_t token_hash[TOKEN_HASH_LEN],
 	}
 
 	if (db_exec(db, "BEGIN IMMEDIATE")) {
-		log_error("database: cannot write (%s); refusing new "
+		log_error_ev("db.write_failed", "database: cannot write (%s); refusing new "
 		    "registrations and rotations", db_why);
 		return (LM_REFUSED_ERROR);
 	}
@@ -289,7 +289,7 @@ db_register(struct db *db, const uint8_t token_hash[TOKEN_HASH_LEN],
 			goto rollback;
 	}
 	if (db_exec(db, "COMMIT")) {
-		log_error("database: commit failed (%s); refusing new "
+		log_error_ev("db.commit_failed", "database: commit failed (%s); refusing new "
 		    "registrations and rotations", db_why);
 		goto rollback;
 	}
@@ -308,7 +308,7 @@ db_revoke(struct db *db, const uint8_t token_hash[TOKEN_HASH_LEN])
 	int bound;
 
 	if (db_exec(db, "BEGIN IMMEDIATE")) {
-		log_error("database: %s", db_why);
+		log_error_ev("db.error", "database: %s", db_why);
 		return (-1);
 	}
 	bound = db_exists(db, Q_DEVICE_BY_TOKEN, token_hash);
@@ -323,7 +323,7 @@ db_revoke(struct db *db, const uint8_t token_hash[TOKEN_HASH_LEN])
 	if (db_step_done(db, st))
 		goto rollback;
 	if (db_exec(db, "COMMIT")) {
-		log_error("database: %s", db_why);
+		log_error_ev("db.error", "database: %s", db_why);
 		goto rollback;
 	}
 	return (bound);

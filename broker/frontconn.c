@@ -45,13 +45,13 @@ front_accept(struct broker *b)
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
-				log_warn("front: out of file descriptors");
+				log_warn_ev("front.out_of_fds", "front: out of file descriptors");
 			return;
 		}
 		if (fd >= b->fronts_cap || !front_peer_allowed(b, fd)) {
 			if (fd < b->fronts_cap) {
 				b->stats.front_refused++;
-				log_warn("front: connection refused: peer "
+				log_warn_ev("front.peer_refused", "front: connection refused: peer "
 				    "uid/gid not allowed on the socket");
 			}
 			close(fd);
@@ -61,7 +61,7 @@ front_accept(struct broker *b)
 		    (f->in = malloc(FRONT_FRAME_MAX)) == NULL) {
 			free(f);
 			close(fd);
-			log_warn("front: out of memory");
+			log_warn_ev("front.out_of_memory", "front: out of memory");
 			return;
 		}
 		f->kind = CONN_FRONT;
@@ -165,11 +165,11 @@ front_reply(struct broker *b, int fd, uint32_t gen, uint32_t id,
 		return;		/* the caller went away */
 	n = front_encode_answer(b->frame, sizeof(b->frame), id, ans);
 	if (n < 0) {
-		log_error("%s: cannot encode an answer", __func__);
+		log_error_ev("front.encode_failed", "%s: cannot encode an answer", __func__);
 		return;
 	}
 	if (front_write(b, f, b->frame, (size_t)n)) {
-		log_warn("front: peer does not read its answers; closed");
+		log_warn_ev("front.slow_reader", "front: peer does not read its answers; closed");
 		front_close(b, f);
 	}
 }
@@ -179,11 +179,11 @@ front_handle(struct broker *b, struct front *f, const uint8_t *payload,
     size_t len)
 {
 	struct front_msg m;
-	char json[FRONT_STATS_MAX];
+	char json[FRONT_METRICS_MAX];
 	long n;
 
 	if (front_decode(payload, len, &m)) {
-		log_error("front: malformed frame from awtrix-cloud.fcgi; "
+		log_error_ev("front.malformed", "front: malformed frame from awtrix-cloud.fcgi; "
 		    "connection closed");
 		return (-1);
 	}
@@ -192,14 +192,26 @@ front_handle(struct broker *b, struct front *f, const uint8_t *payload,
 		route_request(b, f, &m);
 		return (0);
 	case FRONT_STATS:
-		n = route_stats_json(b, json, sizeof(json));
+		n = route_stats_json(b, json, FRONT_STATS_MAX);
 		if (n < 0)
 			return (-1);
 		n = front_encode_stats_answer(b->frame, sizeof(b->frame), m.id,
 		    json, (size_t)n);
 		return (n < 0 ? -1 : front_write(b, f, b->frame, (size_t)n));
+	case FRONT_METRICS:
+		if ((n = metrics_render(b, json, sizeof(json))) < 0) {
+			log_error_ev("front.metrics_too_big",
+			    "front: metrics do not fit FRONT_METRICS_MAX");
+			return (-1);
+		}
+		n = front_encode_metrics_answer(b->frame, sizeof(b->frame),
+		    m.id, json, (size_t)n);
+		return (n < 0 ? -1 : front_write(b, f, b->frame, (size_t)n));
+	case FRONT_REFUSED:
+		metrics_refused(&b->metrics, m.status);
+		return (0);
 	default:
-		log_error("front: unexpected frame type %u", m.type);
+		log_error_ev("front.malformed", "front: unexpected frame type %u", m.type);
 		return (-1);
 	}
 }
@@ -231,7 +243,7 @@ front_event(struct broker *b, struct front *f, uint32_t events)
 	while (f->in_len - off >= FRONT_HEADER_LEN) {
 		plen = front_payload_length(f->in + off);
 		if (plen < 0) {
-			log_error("front: bad frame length; connection closed");
+			log_error_ev("front.malformed", "front: bad frame length; connection closed");
 			front_close(b, f);
 			return;
 		}

@@ -25,6 +25,7 @@
 #include "cluster.h"
 #include "log.h"
 #include "net.h"
+#include "notify.h"
 #include "privdrop.h"
 
 #define SWEEP_MS 5000
@@ -56,7 +57,7 @@ broker_watch(struct broker *b, struct conn *c, int fd, uint32_t events)
 		return (0);
 	if (errno == EEXIST && epoll_ctl(b->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
 		return (0);
-	log_error("%s: epoll_ctl: %s", __func__, strerror(errno));
+	log_error_ev("loop.epoll_failed", "%s: epoll_ctl: %s", __func__, strerror(errno));
 	return (-1);
 }
 
@@ -74,7 +75,7 @@ broker_rewatch(struct broker *b, struct conn *c, int fd, uint32_t *cur,
 	ev.events = events;
 	ev.data.ptr = c;
 	if (epoll_ctl(b->epfd, EPOLL_CTL_MOD, fd, &ev))
-		log_error("%s: epoll_ctl: %s", __func__, strerror(errno));
+		log_error_ev("loop.epoll_failed", "%s: epoll_ctl: %s", __func__, strerror(errno));
 	else
 		*cur = events;
 }
@@ -95,7 +96,7 @@ listen_tcp(const char *spec)
 	int fd = -1, on = 1, rc;
 
 	if (net_split_hostport(spec, host, sizeof(host), &port)) {
-		log_error("--listen %s: expected HOST:PORT", spec);
+		log_error_ev("start.listen_failed", "--listen %s: expected HOST:PORT", spec);
 		return (-1);
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -103,7 +104,7 @@ listen_tcp(const char *spec)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		log_error("--listen %s: %s", spec, gai_strerror(rc));
+		log_error_ev("start.listen_failed", "--listen %s: %s", spec, gai_strerror(rc));
 		return (-1);
 	}
 	/* The backlog holds a reconnection storm while handshakes are
@@ -113,7 +114,7 @@ listen_tcp(const char *spec)
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 65535)) {
-		log_error("--listen %s: %s", spec, strerror(errno));
+		log_error_ev("start.listen_failed", "--listen %s: %s", spec, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
@@ -133,7 +134,7 @@ listen_unix(const struct broker_config *cfg)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(cfg->socket_path) >= sizeof(sun.sun_path)) {
-		log_error("--socket %s: path too long", cfg->socket_path);
+		log_error_ev("start.socket_failed", "--socket %s: path too long", cfg->socket_path);
 		return (-1);
 	}
 	strcpy(sun.sun_path, cfg->socket_path);
@@ -141,14 +142,14 @@ listen_unix(const struct broker_config *cfg)
 	if (probe >= 0 &&
 	    connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(probe);
-		log_error("--socket %s: another broker is listening there",
+		log_error_ev("start.socket_failed", "--socket %s: another broker is listening there",
 		    cfg->socket_path);
 		return (-1);
 	}
 	if (probe >= 0)
 		close(probe);
 	if (unlink(cfg->socket_path) == 0)
-		log_info("replaced stale socket %s", cfg->socket_path);
+		log_info_ev("start.stale_socket", "replaced stale socket %s", cfg->socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
@@ -167,7 +168,7 @@ listen_unix(const struct broker_config *cfg)
 	return (fd);
 
 fail:
-	log_error("--socket %s: %s", cfg->socket_path, strerror(errno));
+	log_error_ev("start.socket_failed", "--socket %s: %s", cfg->socket_path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return (-1);
@@ -194,7 +195,7 @@ broker_setup(struct broker *b)
 	const char *why;
 
 	if (broker_key_load(b->cfg.key_path, &b->key, &why)) {
-		log_error("key file %s %s", b->cfg.key_path, why);
+		log_error_ev("start.key_failed", "key file %s %s", b->cfg.key_path, why);
 		return (-1);
 	}
 	table_init(&b->devices, offsetof(struct agent, device_hash));
@@ -207,11 +208,11 @@ broker_setup(struct broker *b)
 	    rl.rlim_cur < 1048576) ? (int)rl.rlim_cur : 1048576;
 	if ((b->fronts = calloc((size_t)b->fronts_cap, sizeof(*b->fronts))) ==
 	    NULL || route_init(b)) {
-		log_error("out of memory");
+		log_error_ev("start.out_of_memory", "out of memory");
 		return (-1);
 	}
 	if ((b->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
-		log_error("epoll_create1: %s", strerror(errno));
+		log_error_ev("loop.epoll_failed", "epoll_create1: %s", strerror(errno));
 		return (-1);
 	}
 	b->tcp.kind = CONN_LISTEN_TCP;
@@ -227,7 +228,7 @@ broker_setup(struct broker *b)
 	    priv_drop(b->cfg.user, b->cfg.user_uid, b->cfg.user_gid))
 		return (-1);
 	if ((b->db = db_open(b->cfg.db_path, &why)) == NULL) {
-		log_error("database %s: %s", b->cfg.db_path, why);
+		log_error_ev("start.db_failed", "database %s: %s", b->cfg.db_path, why);
 		return (-1);
 	}
 	/* After the signal mask: nats.c's threads inherit it. */
@@ -331,7 +332,7 @@ broker_serve(struct broker_config *cfg)
 	int i, n, rc = 1;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL) {
-		log_error("out of memory");
+		log_error_ev("start.out_of_memory", "out of memory");
 		return (1);
 	}
 	b->cfg = *cfg;
@@ -340,12 +341,13 @@ broker_serve(struct broker_config *cfg)
 		goto out;
 	b->now_ms = b->started_ms = net_now_ms();
 	b->next_sweep_ms = b->now_ms + sweep_ms(b);
-	log_info("serving: agents on %s, front on %s%s", cfg->listen,
-	    cfg->socket_path, cfg->nats ? ", cluster over NATS" : "");
+	log_info_ev("start.serving", "serving: agents on %s, front on %s%s",
+	    cfg->listen, cfg->socket_path, cfg->nats ? ", cluster over NATS" : "");
+	notify_ready(b->now_ms);
 	while (!b->stop) {
 		n = epoll_wait(b->epfd, ev, 256, broker_timeout(b));
 		if (n < 0 && errno != EINTR) {
-			log_error("epoll_wait: %s", strerror(errno));
+			log_error_ev("loop.epoll_failed", "epoll_wait: %s", strerror(errno));
 			goto out;
 		}
 		b->now_ms = net_now_ms();
@@ -376,8 +378,10 @@ broker_serve(struct broker_config *cfg)
 		}
 		broker_timers(b);
 		broker_update_accept(b);
+		notify_tick(b->now_ms);
 	}
-	log_info("shutting down: closing %zu sessions", b->devices.count);
+	notify_stopping();
+	log_info_ev("stop.shutdown", "shutting down: closing %zu sessions", b->devices.count);
 	rc = 0;
 out:
 	if (b->epfd >= 0)

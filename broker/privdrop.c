@@ -24,22 +24,22 @@ priv_drop(const char *user, uid_t uid, gid_t gid)
 
 	if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
 	    setresuid(uid, uid, uid)) {
-		log_error("cannot drop privileges to %s: %s", user,
+		log_error_ev("start.privdrop_failed", "cannot drop privileges to %s: %s", user,
 		    strerror(errno));
 		return (-1);
 	}
 	if (getresuid(&ru, &eu, &su) || getresgid(&rg, &eg, &sg) ||
 	    ru != uid || eu != uid || su != uid ||
 	    rg != gid || eg != gid || sg != gid) {
-		log_error("privileges were not dropped to %s", user);
+		log_error_ev("start.privdrop_failed", "privileges were not dropped to %s", user);
 		return (-1);
 	}
 	/* Root must be gone for good. */
 	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
-		log_error("could regain root after dropping to %s", user);
+		log_error_ev("start.privdrop_failed", "could regain root after dropping to %s", user);
 		return (-1);
 	}
-	log_info("running as user %s", user);
+	log_info_ev("start.user", "running as user %s", user);
 	return (0);
 }
 
@@ -55,11 +55,11 @@ priv_check_socket_dir(const char *socket_path)
 	strcpy(copy, socket_path);
 	dir = dirname(copy);
 	if (stat(dir, &st)) {
-		log_error("socket directory %s: %s", dir, strerror(errno));
+		log_error_ev("start.socket_dir", "socket directory %s: %s", dir, strerror(errno));
 		return (-1);
 	}
 	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
-		log_error("socket directory %s is writable by others without "
+		log_error_ev("start.socket_dir", "socket directory %s is writable by others without "
 		    "the sticky bit: anyone could replace the socket", dir);
 		return (-1);
 	}

@@ -68,6 +68,7 @@ pending_release(struct broker *b, struct pending *p)
 			p->ag_next->ag_prev = p->ag_prev;
 		a->inflight--;
 	}
+	metrics_observe(&b->metrics, b->now_ms - p->start_ms);
 	b->npending--;
 	memset(p, 0, sizeof(*p));
 	p->next = b->free_pending;
@@ -92,6 +93,7 @@ route_pending_new(struct broker *b, struct agent *a, uint64_t deadline_ms)
 	p->in_use = 1;
 	p->front_fd = -1;
 	p->deadline_ms = deadline_ms;
+	p->start_ms = b->now_ms;
 	p->agent = a;
 	for (at = b->pend_tail; at != NULL && at->deadline_ms > deadline_ms;
 	    at = at->prev)
@@ -136,6 +138,7 @@ route_pending_finish(struct broker *b, struct pending *p,
 		return;
 	}
 	b->stats.requests[ans->outcome]++;
+	metrics_answer(&b->metrics, ans);
 	front_reply(b, fd, gen, fid, ans);
 }
 

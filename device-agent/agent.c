@@ -88,7 +88,7 @@ agent_disconnect(struct agentd *d, const char *why)
 {
 	if (!d->connected)
 		return;
-	log_warn("disconnected from the broker %s: %s",
+	log_warn_ev("link.disconnected", "disconnected from the broker %s: %s",
 	    brokers_current(&d->brokers), why);
 	link_close(&d->link);
 	d->connected = 0;
@@ -125,7 +125,7 @@ agent_on_answer(void *ctx, uint32_t id, const struct relay_answer *ans)
 
 	n = linkmsg_encode_answer(d->msg, sizeof(d->msg), id, ans);
 	if (n < 0) {
-		log_error("%s: cannot encode an answer", __func__);
+		log_error_ev("link.encode_failed", "%s: cannot encode an answer", __func__);
 		return;
 	}
 	(void)agent_send(d, d->msg, (size_t)n);
@@ -147,7 +147,7 @@ agent_send_clock(struct agentd *d)
 	n = linkmsg_encode_clock(d->msg, sizeof(d->msg),
 	    clock == DEVICE_CLOCK_UP, version);
 	if (n < 0) {
-		log_error("%s: cannot encode the clock's health", __func__);
+		log_error_ev("link.encode_failed", "%s: cannot encode the clock's health", __func__);
 		return;
 	}
 	(void)agent_send(d, d->msg, (size_t)n);
@@ -172,11 +172,11 @@ agent_connect(struct agentd *d)
 	if (link_client_connect(&d->link, brokers_current(&d->brokers),
 	    d->cfg->broker_pk, &d->st.key, d->st.token, d->cfg->handshake_ms,
 	    &result, url, sizeof(url), &why)) {
-		log_warn("broker %s: %s", brokers_current(&d->brokers), why);
+		log_warn_ev("link.connect_failed", "broker %s: %s", brokers_current(&d->brokers), why);
 		goto next;
 	}
 	if (result != LM_OK) {
-		log_error("registration at %s %s%s",
+		log_error_ev("registration.refused", "registration at %s %s%s",
 		    brokers_current(&d->brokers),
 		    linkmsg_result_text(result),
 		    (result == LM_REFUSED_REVOKED || result == LM_REFUSED_BOUND)
@@ -190,13 +190,13 @@ agent_connect(struct agentd *d)
 	}
 	d->connected = 1;
 	d->connected_ms = d->last_rx_ms = d->last_tx_ms = d->now_ms;
-	log_info("connected to the broker %s; device registered",
+	log_info_ev("registration.ok", "connected to the broker %s; device registered",
 	    brokers_current(&d->brokers));
 	agent_send_clock(d);
 	if (url[0] != '\0' && (state_url_read(d->st.dir, stored,
 	    sizeof(stored)) || strcmp(stored, url) != 0) &&
 	    state_url_write(d->st.dir, url, strlen(url)))
-		log_warn("cannot store the public URL in %s", d->st.dir);
+		log_warn_ev("state.url_write_failed", "cannot store the public URL in %s", d->st.dir);
 	return;
 next:
 	/* Try the next broker at once; back off after a whole round. */
@@ -213,16 +213,16 @@ static void
 agent_rotated(struct agentd *d, int result)
 {
 	if (result == LM_OK) {
-		log_info("token rotated; the old token is revoked");
+		log_info_ev("token.rotated", "token rotated; the old token is revoked");
 		waiter_reply(d, "rotated");
 		return;
 	}
-	log_error("rotation %s", linkmsg_result_text(result));
+	log_error_ev("rotation.refused", "rotation %s", linkmsg_result_text(result));
 	/* Keep the token the broker still routes. */
 	if (d->old_token[0] != '\0') {
 		memcpy(d->st.token, d->old_token, sizeof(d->st.token));
 		if (state_token_write(d->st.dir, d->st.token))
-			log_error("cannot restore the token file: %s",
+			log_error_ev("state.token_restore_failed", "cannot restore the token file: %s",
 			    strerror(errno));
 	}
 	if (d->waiter >= 0) {
@@ -294,7 +294,7 @@ control_regenerate(struct agentd *d, int fd)
 	/* The file first: if we crash after the broker commits, the next
 	 * registration with this token completes the rotation. */
 	if (state_token_write(d->st.dir, token)) {
-		log_error("cannot write the token file: %s", strerror(errno));
+		log_error_ev("state.token_write_failed", "cannot write the token file: %s", strerror(errno));
 		(void)send(fd, "error cannot write the token file\n", 34,
 		    MSG_NOSIGNAL);
 		close(fd);
@@ -307,7 +307,7 @@ control_regenerate(struct agentd *d, int fd)
 	d->waiter_deadline_ms = d->now_ms + CONTROL_WAIT_MS;
 	if (!d->connected) {
 		d->old_token[0] = '\0';
-		log_info("token regenerated while offline; the rotation "
+		log_info_ev("token.regenerated_offline", "token regenerated while offline; the rotation "
 		    "completes at the next connection");
 		/* The owner just acted: try now rather than after backoff. */
 		d->attempt = 0;
@@ -332,7 +332,7 @@ control_accept(struct agentd *d)
 	if (fd < 0)
 		return;
 	if (!control_peer_allowed(fd)) {
-		log_warn("control: connection from another user refused");
+		log_warn_ev("control.peer_refused", "control: connection from another user refused");
 		close(fd);
 		return;
 	}
@@ -411,7 +411,7 @@ agent_run(const struct agent_config *cfg)
 	int running, rc = 1;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
-		log_error("out of memory");
+		log_error_ev("start.out_of_memory", "out of memory");
 		return (1);
 	}
 	d->cfg = cfg;
@@ -419,15 +419,15 @@ agent_run(const struct agent_config *cfg)
 	d->link.fd = -1;
 	d->st.lock_fd = -1;
 	if (brokers_parse(&d->brokers, cfg->broker)) {
-		log_error("--broker: expected HOST:PORT[,HOST:PORT...]");
+		log_error_ev("start.failed", "--broker: expected HOST:PORT[,HOST:PORT...]");
 		goto out;
 	}
 	if (state_open(cfg->state_dir, &d->st, err, sizeof(err))) {
-		log_error("%s", err);
+		log_error_ev("start.failed", "%s", err);
 		goto out;
 	}
 	if ((d->ctl_fd = control_listen(cfg->state_dir)) < 0) {
-		log_error("cannot create the control socket in %s: %s",
+		log_error_ev("start.control_socket_failed", "cannot create the control socket in %s: %s",
 		    cfg->state_dir, strerror(errno));
 		goto out;
 	}
@@ -435,7 +435,7 @@ agent_run(const struct agent_config *cfg)
 	    (d->multi = curl_multi_init()) == NULL ||
 	    (d->dev = device_new(&cfg->device, d->multi, agent_on_answer,
 	    d)) == NULL) {
-		log_error("cannot set up libcurl");
+		log_error_ev("start.curl_failed", "cannot set up libcurl");
 		goto out;
 	}
 	device_set_health(d->dev, agent_on_health);
@@ -445,7 +445,7 @@ agent_run(const struct agent_config *cfg)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	log_info("started; state in %s", cfg->state_dir);
+	log_info_ev("start.started", "started; state in %s", cfg->state_dir);
 	while (!agent_stop) {
 		d->now_ms = net_now_ms();
 		agent_timers(d);
@@ -461,7 +461,7 @@ agent_run(const struct agent_config *cfg)
 		}
 		if (curl_multi_poll(d->multi, extra, n, agent_poll_timeout(d),
 		    NULL) != CURLM_OK) {
-			log_error("curl_multi_poll failed");
+			log_error_ev("loop.poll_failed", "curl_multi_poll failed");
 			goto out;
 		}
 		d->now_ms = net_now_ms();
@@ -477,7 +477,7 @@ agent_run(const struct agent_config *cfg)
 		curl_multi_perform(d->multi, &running);
 		device_step(d->dev, d->now_ms);
 	}
-	log_info("stopping");
+	log_info_ev("stop.stopping", "stopping");
 	rc = 0;
 out:
 	waiter_reply(d, "offline");

@@ -155,10 +155,10 @@ device_health(struct device *dev, int clock)
 		return;
 	dev->clock = clock;
 	if (clock == DEVICE_CLOCK_UP)
-		log_info("the clock answers%s%s", dev->version[0] ?
+		log_info_ev("clock.reachable", "the clock answers%s%s", dev->version[0] ?
 		    "; firmware " : "", dev->version);
 	else
-		log_warn("the clock does not answer");
+		log_warn_ev("clock.unreachable", "the clock does not answer");
 	if (dev->health_fn != NULL)
 		dev->health_fn(dev->ctx, clock, dev->version);
 }
@@ -554,7 +554,7 @@ device_finish(struct device *dev, CURLcode rc, uint64_t now_ms)
 		if (status < 100 || status > 599)
 			ans.outcome = RELAY_UNREACHABLE;
 		if (status == 401 && dev->resp_len == 0) {
-			log_warn("device %.*s asks for authentication%s",
+			log_warn_ev("device.auth_required", "device %.*s asks for authentication%s",
 			    url_path_len(dev->cur.url), dev->cur.url,
 			    dev->cfg.auth ? " and refused --target-auth" :
 			    ": pass --target-auth USER:PASS");
@@ -571,7 +571,7 @@ device_finish(struct device *dev, CURLcode rc, uint64_t now_ms)
 		curl_easy_getinfo(dev->easy, CURLINFO_CONNECT_TIME_T,
 		    &connect_ok);
 		ans.outcome = connect_ok > 0 ? RELAY_TIMEOUT : RELAY_UNREACHABLE;
-		log_warn("device %.*s %s", url_path_len(dev->cur.url),
+		log_warn_ev("device.timeout", "device %.*s %s", url_path_len(dev->cur.url),
 		    dev->cur.url, connect_ok > 0 ? "accepted the call but did "
 		    "not answer in time" : "could not be reached in time");
 		/* The device serves one client at a time and may still be
@@ -580,17 +580,17 @@ device_finish(struct device *dev, CURLcode rc, uint64_t now_ms)
 		dev->stalled = (ans.outcome == RELAY_TIMEOUT);
 	} else {
 		if (dev->resp_overflow)
-			log_warn("device %.*s answered more than %d bytes: "
+			log_warn_ev("device.answer_too_large", "device %.*s answered more than %d bytes: "
 			    "dropped", url_path_len(dev->cur.url),
 			    dev->cur.url, RELAY_BODY_MAX);
 		else
-			log_warn("device call to %.*s failed: %s",
+			log_warn_ev("device.call_failed", "device call to %.*s failed: %s",
 			    url_path_len(dev->cur.url), dev->cur.url,
 			    curl_easy_strerror(rc));
 		ans.outcome = RELAY_UNREACHABLE;
 	}
 	if (dev->cfg.verbose)
-		log_info("%s %.*s: %u%s in %llu ms",
+		log_info_ev("device.call", "%s %.*s: %u%s in %llu ms",
 		    dev->cur.method == RELAY_POST ? "POST" : "GET",
 		    url_path_len(dev->cur.url) - (int)strlen(dev->cfg.target),
 		    dev->cur.url + strlen(dev->cfg.target),

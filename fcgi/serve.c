@@ -4,6 +4,7 @@
 
 #include "io.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 #include "response.h"
 #include "serve.h"
@@ -36,6 +37,8 @@ serve_error(struct io *io, int status, const char *message)
 {
 	struct response r;
 
+	if (status == 400 || status == 405 || status == 413)
+		metrics_refused(status);
 	response_local(&r, status, message);
 	if (response_send(&r, io_write, io) != 0)
 		log_warn("%s: cannot write the response", __func__);
@@ -68,6 +71,8 @@ serve_request(struct serve *s, struct io *io)
 	struct relay_answer ans;
 	long n;
 
+	if (metrics_serve(io, s->cfg.socket, s->cfg.timeout_ms))
+		return;
 	env.method = io_param(io, "REQUEST_METHOD");
 	env.query = io_param(io, "QUERY_STRING");
 	env.authorization = io_param(io, "HTTP_AUTHORIZATION");

@@ -44,6 +44,17 @@ front_decode(const uint8_t *payload, size_t len, struct front_msg *m)
 			return (-1);
 		m->text = (const char *)wire_get_bytes(&r, m->text_len);
 		break;
+	case FRONT_METRICS:
+		break;
+	case FRONT_METRICS_ANSWER:
+		m->text_len = wire_get_u32(&r);
+		if (m->text_len > FRONT_METRICS_MAX)
+			return (-1);
+		m->text = (const char *)wire_get_bytes(&r, m->text_len);
+		break;
+	case FRONT_REFUSED:
+		m->status = wire_get_u16(&r);
+		break;
 	default:
 		return (-1);
 	}
@@ -115,5 +126,38 @@ front_encode_stats_answer(uint8_t *buf, size_t cap, uint32_t id,
 	front_start(&w, buf, cap, FRONT_STATS_ANSWER, id);
 	wire_put_u16(&w, (uint16_t)len);
 	wire_put_bytes(&w, json, len);
+	return (front_finish(&w));
+}
+
+long
+front_encode_metrics(uint8_t *buf, size_t cap, uint32_t id)
+{
+	struct wire_writer w;
+
+	front_start(&w, buf, cap, FRONT_METRICS, id);
+	return (front_finish(&w));
+}
+
+long
+front_encode_metrics_answer(uint8_t *buf, size_t cap, uint32_t id,
+    const char *text, size_t len)
+{
+	struct wire_writer w;
+
+	if (len > FRONT_METRICS_MAX)
+		return (-1);
+	front_start(&w, buf, cap, FRONT_METRICS_ANSWER, id);
+	wire_put_u32(&w, (uint32_t)len);
+	wire_put_bytes(&w, text, len);
+	return (front_finish(&w));
+}
+
+long
+front_encode_refused(uint8_t *buf, size_t cap, uint32_t id, uint16_t status)
+{
+	struct wire_writer w;
+
+	front_start(&w, buf, cap, FRONT_REFUSED, id);
+	wire_put_u16(&w, status);
 	return (front_finish(&w));
 }

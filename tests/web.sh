@@ -134,3 +134,21 @@ check_term_busy() {
 	# shellcheck disable=SC2086
 	check "${1}...and every one of them exits" wait_for gone $before
 }
+
+# check_ops_paths LABEL: the shipped configuration routes /metrics and
+# /healthz to the program; /metrics only from the loopback address
+# 127.0.0.1 (a client from 127.0.0.2 stands for any other network).
+check_ops_paths() {
+	base=${URL%/cloud}
+	req "$base/healthz"
+	check "${1}/healthz: 200 ok" eval 'is 200 && test "$(cat "$T/r.b")" = ok'
+	req --interface 127.0.0.2 "$base/healthz"
+	check "${1}/healthz from another address: 200 too" is 200
+	req "$base/metrics"
+	check "${1}/metrics from 127.0.0.1: 200, the exposition format" eval '
+	    is 200 && hdr Content-Type | grep -q "^text/plain; version=0.0.4" &&
+	    grep -q "^awtrix_requests_total{" "$T/r.b"'
+	req --interface 127.0.0.2 "$base/metrics"
+	check "${1}/metrics from another address: refused ($STATUS), no figures" eval '
+	    test "$STATUS" = 403 -o "$STATUS" = 404 && ! grep -q awtrix_ "$T/r.b"'
+}

@@ -228,6 +228,11 @@ void log_init(const char *progname) { (void)progname; }
 QUIET(log_info)
 QUIET(log_warn)
 QUIET(log_error)
+#define QUIET_EV(name) void name(const char *ev, const char *fmt, ...) \
+	{ va_list ap; (void)ev; va_start(ap, fmt); quiet(fmt, ap); va_end(ap); }
+QUIET_EV(log_info_ev)
+QUIET_EV(log_warn_ev)
+QUIET_EV(log_error_ev)
 
 /* --- checks ------------------------------------------------------------ */
 

@@ -216,6 +216,7 @@ check "...all 8 reached the device" \
 
 # --- a broker restart heals without restarting lighttpd --------------------------------
 check_broker_restart "" lighttpd "$LIGHTTPD_PID"
+check_ops_paths ""
 
 # --- SIGTERM to the FastCGI processes while one is busy --------------------------------
 check_term_busy ""

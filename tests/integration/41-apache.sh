@@ -58,6 +58,7 @@ ErrorLog "$T/apache-$1.log"
 LogLevel warn
 LoadModule mpm_event_module $MODS/mod_mpm_event.so
 LoadModule authz_core_module $MODS/mod_authz_core.so
+LoadModule authz_host_module $MODS/mod_authz_host.so
 LoadModule alias_module $MODS/mod_alias.so
 LoadModule headers_module $MODS/mod_headers.so
 LoadModule reqtimeout_module $MODS/mod_reqtimeout.so
@@ -264,6 +265,7 @@ run_variant() {
 
 	# --- a broker restart heals without restarting Apache ---
 	check_broker_restart "$V: " Apache "$APACHE_PID"
+	check_ops_paths "$V: "
 
 	# --- SIGTERM to the FastCGI processes while one is busy ---
 	check_term_busy "$V: "

@@ -86,6 +86,10 @@ check "PREFIX=/usr: units in /lib/systemd/system, running /usr/bin" \
     grep -q '^ExecStart=/usr/bin/awtrix-broker ' \
     "$T/usr-root/lib/systemd/system/awtrix-broker.service"
 check "PREFIX=/usr: programs in /usr/bin" test -x "$T/usr-root/usr/bin/awtrix-token"
+make -C "$ROOT" uninstall DESTDIR="$T/usr-root" PREFIX=/usr >"$T/uninstall.out" 2>&1
+check "make uninstall PREFIX=/usr removes every file make install put there" eval '
+    test -z "$(find "$T/usr-root" ! -type d)" ||
+    { find "$T/usr-root" ! -type d | sed "s/^/#   left: /" >&2; false; }'
 
 # --- the installed programs ---------------------------------------------
 
@@ -235,3 +239,13 @@ kill "$AGENT_PID"; wait "$AGENT_PID"
 check "the agent stops on SIGTERM with exit 0" test $? = 0
 kill "$BROKER_PID"; wait "$BROKER_PID"
 check "the broker stops on SIGTERM with exit 0" test $? = 0
+
+# --- make uninstall -------------------------------------------------------
+
+make -C "$ROOT" uninstall DESTDIR="$R" PREFIX=$P >"$T/uninstall2.out" 2>&1
+check "make uninstall exits 0" test $? = 0
+check "make uninstall keeps the owner's edited /etc/default/awtrix-agent, nothing else" eval '
+    test "$(find "$R" ! -type d)" = "$R/etc/default/awtrix-agent" ||
+    { find "$R" ! -type d | sed "s/^/#   left: /" >&2; false; }'
+make -C "$ROOT" uninstall DESTDIR="$R" PREFIX=$P >"$T/uninstall3.out" 2>&1
+check "a second make uninstall is harmless" test $? = 0

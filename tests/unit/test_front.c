@@ -340,7 +340,7 @@ static void
 test_bad_type(void **state)
 {
 	struct front_msg m;
-	static const uint8_t types[] = { 0, 5, 6, 0x7f, 0x80, 0xff };
+	static const uint8_t types[] = { 0, 8, 9, 0x7f, 0x80, 0xff };
 	size_t i;
 	long n;
 
