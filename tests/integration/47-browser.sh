@@ -242,6 +242,7 @@ ErrorLog "$T/apache-$V.log"
 LogLevel warn
 LoadModule mpm_event_module $MODS/mod_mpm_event.so
 LoadModule authz_core_module $MODS/mod_authz_core.so
+LoadModule authz_host_module $MODS/mod_authz_host.so
 LoadModule alias_module $MODS/mod_alias.so
 LoadModule headers_module $MODS/mod_headers.so
 LoadModule reqtimeout_module $MODS/mod_reqtimeout.so
