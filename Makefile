@@ -66,7 +66,7 @@ bin/awtrix-cloud.fcgi: $(FCGI_OBJ) $(LIB)
 
 bin/awtrix-agent: $(AGENT_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS_SODIUM)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl -ljson-c $(LDLIBS_SODIUM)
 
 bin/awtrix-token: $(TOKEN_OBJ) $(LIB)
 	@mkdir -p bin

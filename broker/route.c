@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "fairness.h"
 #include "log.h"
 
 int
@@ -95,6 +96,7 @@ route_request(struct broker *b, struct front *f, const struct front_msg *m)
 	struct agent *a;
 	uint16_t wait;
 	long n;
+	int o;
 
 	if (!token_valid(m->token, TOKEN_LEN)) {
 		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_BAD_REQUEST, 0);
@@ -112,9 +114,8 @@ route_request(struct broker *b, struct front *f, const struct front_msg *m)
 		    wait);
 		return;
 	}
-	if (a->inflight >= b->cfg.max_inflight) {
-		route_reply_outcome(b, f->fd, f->gen, m->id, RELAY_RATE_LIMITED,
-		    1);
+	if ((o = fair_admit(b, a, &wait)) != RELAY_DEVICE) {
+		route_reply_outcome(b, f->fd, f->gen, m->id, o, wait);
 		return;
 	}
 	if ((p = b->free_pending) == NULL) {
@@ -165,12 +166,21 @@ route_answer(struct broker *b, struct agent *a, uint32_t id,
 	if (p == NULL) {
 		/* Its deadline passed: the caller already has a 504. */
 		b->stats.late_answers++;
+		fair_answered(b, a, ans->outcome);
 		return;
 	}
 	fd = p->front_fd;
 	gen = p->front_gen;
 	fid = p->front_id;
 	pending_release(b, p);
+	fair_answered(b, a, ans->outcome);
+	if (!relay_answer_passable(ans)) {
+		/* The agent may not write the relay's answer (docs/protocol.md
+		 * "Answer rules"). */
+		b->stats.answers_refused++;
+		route_reply_outcome(b, fd, gen, fid, RELAY_UNREACHABLE, 0);
+		return;
+	}
 	b->stats.requests[ans->outcome]++;
 	front_reply(b, fd, gen, fid, ans);
 }
@@ -195,10 +205,30 @@ route_agent_gone(struct broker *b, struct agent *a)
 }
 
 void
+route_agent_failed(struct broker *b, struct agent *a)
+{
+	struct pending *p;
+	int fd;
+	uint32_t gen, fid;
+
+	/* The agent broke the protocol: nothing it had is coming, and
+	 * "timed out" would be a lie. */
+	while ((p = a->pending) != NULL) {
+		fd = p->front_fd;
+		gen = p->front_gen;
+		fid = p->front_id;
+		pending_release(b, p);
+		route_reply_outcome(b, fd, gen, fid, RELAY_UNREACHABLE, 0);
+	}
+}
+
+void
 route_expire(struct broker *b)
 {
-	while (b->pend_head != NULL && b->pend_head->deadline_ms <= b->now_ms)
+	while (b->pend_head != NULL && b->pend_head->deadline_ms <= b->now_ms) {
+		fair_timed_out(b, b->pend_head->agent);
 		pending_timeout(b, b->pend_head);
+	}
 }
 
 uint64_t
@@ -220,6 +250,9 @@ route_stats_json(const struct broker *b, char *buf, size_t cap)
 	    "\"registrations_refused\":%llu,\"rotations\":%llu,"
 	    "\"replaced_sessions\":%llu,\"dead_links\":%llu,"
 	    "\"requests_in_flight\":%u,\"late_answers\":%llu,"
+	    "\"answers_refused\":%llu,\"cooloffs\":%llu,"
+	    "\"handshakes_evicted\":%llu,\"registrations_busy\":%llu,"
+	    "\"registrations_full\":%llu,\"devices_bound\":%ld,"
 	    "\"front_connections\":%u,\"front_refused\":%llu,\"requests\":{",
 	    AWTRIX_VERSION,
 	    (unsigned long long)((b->now_ms - b->started_ms) / 1000),
@@ -230,7 +263,12 @@ route_stats_json(const struct broker *b, char *buf, size_t cap)
 	    (unsigned long long)s->rotations,
 	    (unsigned long long)s->replaced_sessions,
 	    (unsigned long long)s->dead_links, b->npending,
-	    (unsigned long long)s->late_answers, b->nfronts,
+	    (unsigned long long)s->late_answers,
+	    (unsigned long long)s->answers_refused,
+	    (unsigned long long)s->cooloffs,
+	    (unsigned long long)s->handshakes_evicted,
+	    (unsigned long long)s->registrations_busy,
+	    (unsigned long long)s->registrations_full, b->ndevices, b->nfronts,
 	    (unsigned long long)s->front_refused);
 	if (n < 0 || (size_t)n >= cap)
 		return (-1);

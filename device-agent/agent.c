@@ -149,7 +149,12 @@ agent_connect(struct agentd *d)
 	d->connected = 1;
 	d->connected_ms = d->last_rx_ms = d->last_tx_ms = d->now_ms;
 	log_info("connected to the broker; device registered");
-	if (url[0] != '\0' && (state_url_read(d->st.dir, stored,
+	/* Never stored or logged as is: it is printed by awtrix-token. */
+	if (url[0] != '\0' && !state_url_valid(url, strlen(url)))
+		log_warn("the broker told a public URL that is not printable "
+		    "ASCII, https:// (http:// only for a loopback host) and at "
+		    "most %d bytes: refused, not stored", LINKMSG_URL_MAX);
+	else if (url[0] != '\0' && (state_url_read(d->st.dir, stored,
 	    sizeof(stored)) || strcmp(stored, url) != 0) &&
 	    state_url_write(d->st.dir, url, strlen(url)))
 		log_warn("cannot store the public URL in %s", d->st.dir);

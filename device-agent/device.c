@@ -3,6 +3,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "policy.h"
 
 /* The documented, non-destructive endpoints of AWTRIX 3 and AWTRIX 2.
  * erase, resetSettings, doupdate, reboot and sleep are absent on purpose:
@@ -166,6 +167,8 @@ void
 device_submit(struct device *dev, uint32_t id, uint64_t deadline_ms,
     uint64_t now_ms, const struct relay_request *req)
 {
+	char pbuf[POLICY_ANSWER_MAX];
+	struct relay_answer pans;
 	struct queued *q;
 	int n;
 
@@ -176,6 +179,10 @@ device_submit(struct device *dev, uint32_t id, uint64_t deadline_ms,
 	}
 	if (!query_safe(req->query, req->query_len)) {
 		device_answer_outcome(dev, id, RELAY_BAD_REQUEST);
+		return;
+	}
+	if (policy_refuse(&dev->cfg, req, &pans, pbuf, sizeof(pbuf))) {
+		dev->fn(dev->ctx, id, &pans);
 		return;
 	}
 	if (dev->count == DEVICE_QUEUE_MAX) {
@@ -289,7 +296,8 @@ device_finish(struct device *dev, CURLcode rc)
 		}
 		ans.body = dev->resp;
 		ans.body_len = dev->resp_len;
-		if (status < 100 || status > 599)
+		/* What the broker passes on (relay_answer_passable). */
+		if (status < 200 || status > 599)
 			ans.outcome = RELAY_UNREACHABLE;
 	} else if (rc == CURLE_OPERATION_TIMEDOUT && dev->resp_len == 0 &&
 	    !dev->resp_overflow) {

@@ -25,6 +25,7 @@ struct device_config {
 	const char *auth;		/* USER:PASS for Basic auth, or NULL */
 	const char *allow;		/* extra modes, comma-separated */
 	const char *deny;		/* denied modes, comma-separated */
+	int allow_lan_clients;		/* let "clients" through (policy.c) */
 };
 
 /* Called with the answer to request ${id}; the answer's pointers are valid

@@ -20,6 +20,7 @@ usage(FILE *f)
 	    "--state DIR --target URLPREFIX\n"
 	    "                    [--target-auth USER:PASS] [--allow MODE,...] "
 	    "[--deny MODE,...]\n"
+	    "                    [--allow-lan-clients]\n"
 	    "       awtrix-agent --help | --version\n"
 	    "\n"
 	    "  --broker HOST:PORT   the broker's agent port\n"
@@ -32,7 +33,11 @@ usage(FILE *f)
 	    "                       http://127.0.0.1:7000/api/v3/ (AWTRIX 2)\n"
 	    "  --target-auth U:P    HTTP Basic auth towards the device\n"
 	    "  --allow MODE,...     also allow these endpoints\n"
-	    "  --deny MODE,...      refuse these endpoints (403)\n");
+	    "  --deny MODE,...      refuse these endpoints (403)\n"
+	    "  --allow-lan-clients  let notifications carry \"clients\" (the "
+	    "clock then\n"
+	    "                       forwards them to other hosts of the LAN; "
+	    "else 400)\n");
 }
 
 static int
@@ -71,6 +76,7 @@ main(int argc, char **argv)
 		{ "target-auth", required_argument, NULL, 'u' },
 		{ "allow", required_argument, NULL, 'a' },
 		{ "deny", required_argument, NULL, 'd' },
+		{ "allow-lan-clients", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -95,6 +101,7 @@ main(int argc, char **argv)
 		case 'u': cfg.device.auth = optarg; break;
 		case 'a': cfg.device.allow = optarg; break;
 		case 'd': cfg.device.deny = optarg; break;
+		case 'L': cfg.device.allow_lan_clients = 1; break;
 		case 'h': usage(stdout); return (0);
 		case 'V': printf("awtrix-agent %s\n", AWTRIX_VERSION); return (0);
 		default: return (bad_usage(NULL));

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "linkmsg.h"
 #include "state.h"
 
 int
@@ -131,12 +132,66 @@ state_open(const char *dir, struct agent_state *st, char *err, size_t errlen)
 	return (state_token_read(dir, st->token, err, errlen));
 }
 
+/* Is ${host} (${len} bytes, no port) this machine? */
+static int
+host_is_loopback(const char *host, size_t len)
+{
+	size_t i, dots = 0;
+
+	if ((len == 9 && strncmp(host, "localhost", 9) == 0) ||
+	    (len == 5 && strncmp(host, "[::1]", 5) == 0))
+		return (1);
+	/* 127.N.N.N, digits only: "127.example.com" is not loopback. */
+	if (len < 7 || strncmp(host, "127.", 4) != 0)
+		return (0);
+	for (i = 3; i < len; i++) {
+		if (host[i] == '.') {
+			if (host[i - 1] == '.' || ++dots > 3)
+				return (0);
+		} else if (host[i] < '0' || host[i] > '9')
+			return (0);
+	}
+	return (dots == 3 && host[len - 1] != '.');
+}
+
+/**
+ * state_url_valid(url, len):
+ * Return 1 if the public URL ${url} told by a broker may be stored and
+ * printed: 1..LINKMSG_URL_MAX bytes of printable ASCII without spaces,
+ * https://HOST... (or http:// for a loopback HOST).  Else 0.
+ */
+int
+state_url_valid(const char *url, size_t len)
+{
+	size_t i, hlen;
+	const char *host;
+
+	if (len == 0 || len > LINKMSG_URL_MAX)
+		return (0);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)url[i] <= 0x20 ||
+		    (unsigned char)url[i] >= 0x7f)
+			return (0);
+	if (len > 8 && strncmp(url, "https://", 8) == 0)
+		return (1);
+	if (len <= 7 || strncmp(url, "http://", 7) != 0)
+		return (0);
+	host = url + 7;
+	if (*host == '[')
+		hlen = strcspn(host, "]") + 1;
+	else
+		hlen = strcspn(host, ":/?#");
+	if (hlen > len - 7)
+		return (0);
+	return (host_is_loopback(host, hlen));
+}
+
 int
 state_url_write(const char *dir, const char *url, size_t len)
 {
 	char path[STATE_PATH_MAX], buf[1024];
 
-	if (len + 1 > sizeof(buf) ||
+	if (!state_url_valid(url, len) || len + 1 > sizeof(buf) ||
 	    state_path(path, sizeof(path), dir, "public-url"))
 		return (-1);
 	memcpy(buf, url, len);
@@ -157,5 +212,6 @@ state_url_read(const char *dir, char *buf, size_t cap)
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	buf[len] = '\0';
-	return (len > 0 ? 0 : -1);
+	/* Whoever could write the file, nothing unprintable is printed. */
+	return (state_url_valid(buf, len) ? 0 : -1);
 }

@@ -59,7 +59,7 @@ cmd_url(const char *dir, const char *mode)
 		return (bad_usage("MODE must be an endpoint such as notify, "
 		    "custom or stats"));
 	if (state_url_read(dir, url, sizeof(url))) {
-		fprintf(stderr, "awtrix-token: no public URL in %s yet: the "
+		fprintf(stderr, "awtrix-token: no usable public URL in %s yet: the "
 		    "agent stores the one the broker tells it when it "
 		    "connects (the broker needs --public-url)\n", dir);
 		return (1);

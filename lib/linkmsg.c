@@ -124,7 +124,9 @@ linkmsg_result_text(int result)
 		"refused: protocol version not supported by the broker",
 		"refused: malformed token",
 		"refused: too many token rotations today",
-		"refused: the broker could not store the registration"
+		"refused: the broker could not store the registration",
+		"refused: too many new registrations right now; retrying later",
+		"refused: the broker is full (--max-devices); try another broker"
 	};
 
 	if (result < 0 || result >= LM_RESULT_COUNT)

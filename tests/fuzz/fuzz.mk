@@ -49,7 +49,8 @@ REPLAY_CFLAGS = $(filter-out -MMD -MP,$(CFLAGS)) -Itests/fuzz \
 FUZZ_LDLIBS = -lsodium -ljson-c
 # What the targets #include besides lib/ (fcgi/*.c, device-agent/device.c).
 FUZZ_DEPS = tests/fuzz/fuzz.h $(wildcard lib/*.h fcgi/*.c fcgi/*.h) \
-	device-agent/device.c device-agent/device.h
+	device-agent/device.c device-agent/device.h device-agent/policy.c \
+	device-agent/policy.h
 
 # lib/ compiled once per flavour into its own archive, so that a target
 # may replace a member (fuzz_relay_answer has a quiet lib/log.c).

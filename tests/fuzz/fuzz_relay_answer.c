@@ -54,6 +54,7 @@
 #endif
 
 #include "../../device-agent/device.c"
+#include "../../device-agent/policy.c"
 
 /* --- libcurl, as far as device.c uses it ------------------------------- */
 
