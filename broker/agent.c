@@ -139,6 +139,8 @@ agent_fail(struct broker *b, struct agent *a, const char *why)
 	agent_close(b, a, why);
 }
 
+static void agent_handshake(struct broker *, struct agent *);
+
 /* The oldest handshake of ${src} (any source if NULL): silent ones first. */
 static struct agent *
 hs_oldest(struct broker *b, const struct peer *src)
@@ -237,6 +239,10 @@ agent_accept(struct broker *b)
 			agent_close(b, a, NULL);
 			return;
 		}
+		/* With TCP_DEFER_ACCEPT an agent's message 1 is usually here
+		 * already: take it now, before the next accepts of this batch
+		 * could evict the connection as the oldest silent one. */
+		agent_handshake(b, a);
 	}
 }
 

@@ -130,3 +130,38 @@ check_term_busy() {
 	# shellcheck disable=SC2086
 	check "${1}...and every one of them exits" wait_for gone $before
 }
+
+# check_hostile_answers LABEL: issue 10, case 1 through the web server: two
+# modified agents (tests/tools/hostile-agent.c) answer with status 100 and an
+# HTTP response as body, and with text/html and a script; the relay must
+# answer 502 and pass on neither.  A genuine answer carries the headers that
+# forbid sniffing and running it.
+check_hostile_answers() {
+	hbody=$(printf 'HTTP/1.1 302 Found\r\nLocation: https://evil.test/\r\nSet-Cookie: sid=attacker; Path=/\r\nContent-Length: 0\r\n\r\n')
+	hpids=""
+	for h in "h100:100:text/plain:$hbody" "hhtml:200:text/html:<script>alert(1)</script>"; do
+		hn=${h%%:*}; rest=${h#*:}; hs=${rest%%:*}; rest=${rest#*:}
+		hc=${rest%%:*}; hb=${rest#*:}
+		rm -f "$T/$hn.out"
+		spawn "$hn" "$TBIN/hostile-agent" answer "127.0.0.1:$BROKER_PORT" \
+		    "$BROKER_PUB" "$T/$hn" "$hs" "$hc" "$hb"
+		hpids="$hpids $LASTPID"
+		wait_for grep -q registered "$T/$hn.out"
+	done
+	req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
+	    "$URL?mode=notify&token=$(cat "$T/h100.token")"
+	check "${1}1 answer rules: an agent's status 100 with an HTTP response as body: 502" \
+	    is 502 device_unreachable
+	check "${1}...no Set-Cookie, no Location from the agent" \
+	    sh -c "! grep -qi -e '^Set-Cookie' -e '^Location: https://evil' '$T/r.h'"
+	req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
+	    "$URL?mode=notify&token=$(cat "$T/hhtml.token")"
+	check "${1}1 answer rules: text/html with a script: 502, not served" \
+	    sh -c "test '$STATUS' = 502 && ! grep -q script '$T/r.b'"
+	req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
+	    "$URL?mode=notify&token=$TOKEN"
+	check "${1}1 answer rules: a device's answer has nosniff and CSP default-src 'none'; sandbox" \
+	    sh -c "test '$STATUS' = 200 && grep -qi '^X-Content-Type-Options: nosniff' '$T/r.h' && \
+	    grep -qi \"^Content-Security-Policy: default-src 'none'; sandbox\" '$T/r.h'"
+	for p in $hpids; do kill "$p" 2>/dev/null; done
+}

@@ -175,6 +175,7 @@ check "...all 8 reached the device" \
     test "$(grep -c 'body={"text":"c[1-8]"}' "$T/fake.requests")" = 8
 
 # --- a broker restart heals without restarting lighttpd --------------------------------
+check_hostile_answers ""
 check_broker_restart "" lighttpd "$LIGHTTPD_PID"
 
 # --- SIGTERM to the FastCGI processes while one is busy --------------------------------

@@ -252,6 +252,7 @@ run_variant() {
 	    fcgi_count_ge 2
 
 	# --- a broker restart heals without restarting Apache ---
+	check_hostile_answers "$V: "
 	check_broker_restart "$V: " Apache "$APACHE_PID"
 
 	# --- SIGTERM to the FastCGI processes while one is busy ---
