@@ -21,6 +21,12 @@
 #include "broker.h"
 #include "fairness.h"
 
+/**
+ * fair_admit(b, a, retry_after):
+ * May a new request for the device of ${a} be sent?  Return RELAY_DEVICE
+ * if so, else the outcome to answer at once (RELAY_RATE_LIMITED with
+ * ${retry_after} set, or RELAY_UNREACHABLE during a cool-off).
+ */
 int
 fair_admit(struct broker *b, struct agent *a, uint16_t *retry_after)
 {
@@ -34,6 +40,10 @@ fair_admit(struct broker *b, struct agent *a, uint16_t *retry_after)
 	return (RELAY_DEVICE);
 }
 
+/**
+ * fair_timed_out(b, a):
+ * A request of ${a} reached its deadline unanswered.
+ */
 void
 fair_timed_out(struct broker *b, struct agent *a)
 {
@@ -46,6 +56,10 @@ fair_timed_out(struct broker *b, struct agent *a)
 	}
 }
 
+/**
+ * fair_answered(b, a, outcome):
+ * The agent of ${a} answered a request (in time or late) with ${outcome}.
+ */
 void
 fair_answered(struct broker *b, struct agent *a, int outcome)
 {

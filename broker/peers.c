@@ -15,6 +15,11 @@
 
 #include "peers.h"
 
+/**
+ * peers_init(p, reg_rate, reg_burst):
+ * Allocate the table and draw its key; each source may make ${reg_burst}
+ * first registrations, refilled at ${reg_rate} per second.  Return 0 or -1.
+ */
 int
 peers_init(struct peers *p, double reg_rate, double reg_burst)
 {
@@ -27,6 +32,10 @@ peers_init(struct peers *p, double reg_rate, double reg_burst)
 	return (0);
 }
 
+/**
+ * peers_free(p):
+ * Wipe and free the table.
+ */
 void
 peers_free(struct peers *p)
 {
@@ -54,6 +63,11 @@ peers_idle(const struct peers *p, const struct peer *e, uint64_t now_ms)
 	    peers_tokens(p, e, now_ms) >= (float)p->reg_burst));
 }
 
+/**
+ * peers_get(p, sa, len, now_ms):
+ * The entry of the source address ${sa}, taking a free or idle slot for a
+ * new one; NULL when its slots are all held by other busy sources.
+ */
 struct peer *
 peers_get(struct peers *p, const struct sockaddr *sa, socklen_t len,
     uint64_t now_ms)
@@ -108,6 +122,11 @@ peers_get(struct peers *p, const struct sockaddr *sa, socklen_t len,
 	return (idle);
 }
 
+/**
+ * peers_reg_take(p, e, now_ms):
+ * Take one first registration from the bucket of ${e}.  Return 1 if there
+ * was one, else 0.
+ */
 int
 peers_reg_take(const struct peers *p, struct peer *e, uint64_t now_ms)
 {
