@@ -242,6 +242,7 @@ inside(const void *q, size_t n, const uint8_t *p, size_t len)
 static int answers;
 static uint32_t answered_id;
 static int answered_outcome;
+static unsigned answered_status;
 
 /*
  * agent.c's agent_on_answer, and then what the broker does with it: decode
@@ -259,6 +260,7 @@ on_answer(void *ctx, uint32_t id, const struct relay_answer *ans)
 	answers++;
 	answered_id = id;
 	answered_outcome = ans->outcome;
+	answered_status = ans->status;
 	FUZZ_CHECK(ans->outcome < RELAY_OUTCOME_COUNT);
 	/* The agent never uses the relay's own words. */
 	FUZZ_CHECK(ans->outcome != RELAY_OFFLINE &&
@@ -360,6 +362,18 @@ device_make(void)
 	return (dev);
 }
 
+/* Does ${p} (${len} bytes) contain the string ${s}? */
+static int
+contains(const uint8_t *p, size_t len, const char *s)
+{
+	size_t i, n = strlen(s);
+
+	for (i = 0; i + n <= len; i++)
+		if (memcmp(p + i, s, n) == 0)
+			return (1);
+	return (0);
+}
+
 static int
 url_char_ok(unsigned char c)
 {
@@ -378,7 +392,10 @@ request_to_device(const struct relay_request *req)
 		/* Refused at once, and said why. */
 		FUZZ_CHECK(answered_id == 41);
 		FUZZ_CHECK(answered_outcome == RELAY_NOT_ALLOWED ||
-		    answered_outcome == RELAY_BAD_REQUEST);
+		    answered_outcome == RELAY_BAD_REQUEST ||
+		    (answered_outcome == RELAY_DEVICE && answered_status == 400 &&
+		    req->method == RELAY_POST &&
+		    contains(req->body, req->body_len, "clients")));
 		FUZZ_CHECK(dev->count == 0);
 	} else {
 		FUZZ_CHECK(answers == 0 && dev->count == 1);
