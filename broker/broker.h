@@ -40,7 +40,7 @@ struct broker_config {
 	const char *user;		/* drop to this user (needed as root) */
 	uid_t user_uid;
 	gid_t user_gid;
-	int handshake_ms;		/* 5000: message 2 to message 3 */
+	int handshake_ms;		/* 5000: accept to message 3 */
 	int msg1_ms;			/* 1500: accept to message 1 */
 	int max_src_handshakes;		/* per source address: 16 */
 	long max_devices;		/* bindings: 100000 */

@@ -210,7 +210,10 @@ for bad in 0 -3 abc 1x; do
 	    sh -c "test $rc = 2 && grep -q -- '--max-devices' '$T/flag.err'"
 done
 stop "$AGENT_PID" >/dev/null
-export AWTRIX_BROKER_SRC_REG_BURST=10 AWTRIX_BROKER_REG_BURST=1000
+# Refills so slow that no registration comes back during a step, however
+# slow the machine (valgrind): outcomes, not timings.
+export AWTRIX_BROKER_SRC_REG_BURST=10 AWTRIX_BROKER_REG_BURST=1000 \
+    AWTRIX_BROKER_SRC_REG_RATE=0.00001 AWTRIX_BROKER_REG_RATE=0.00001
 restart_broker
 start_agent own "http://127.0.0.1:$FAKE_PORT/api/"
 OWN_PID=$AGENT_PID
