@@ -8,6 +8,8 @@
 #
 #   bench/hostile-flood.sh [N (5000)] [SECONDS of flood (25)]
 #
+# BROKER=path/to/awtrix-broker runs another build (an older one, to compare).
+#
 # Needs `make all testbin`; run as root (the broker drops to awtrix-test)
 # or as any user.
 set -eu
@@ -24,14 +26,15 @@ if [ "$(id -u)" = 0 ]; then
 	chown awtrix-test "$D/b"
 	USER_FLAG=(--user awtrix-test)
 fi
-"$ROOT/bin/awtrix-broker" keygen "$D/b/key" >/dev/null
+BROKER=${BROKER:-$ROOT/bin/awtrix-broker}
+"$BROKER" keygen "$D/b/key" >/dev/null
 [ "$(id -u)" = 0 ] && chown awtrix-test "$D/b/key"
-PUB=$("$ROOT/bin/awtrix-broker" pubkey "$D/b/key")
+PUB=$("$BROKER" pubkey "$D/b/key")
 PORT=$((20000 + RANDOM % 30000))
 # Only the first-registration buckets are opened up (100 devices from one
 # address); the handshake limits are the defaults.
 AWTRIX_BROKER_REG_BURST=1000000 AWTRIX_BROKER_SRC_REG_BURST=1000000 \
-    "$ROOT/bin/awtrix-broker" serve --key "$D/b/key" --db "$D/b/state.db" \
+    "$BROKER" serve --key "$D/b/key" --db "$D/b/state.db" \
     --socket "$D/b/sock" --listen "127.0.0.1:$PORT" "${USER_FLAG[@]}" \
     2>"$D/broker.log" &
 BP=$!
@@ -48,7 +51,7 @@ for src in "127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7 127.0.0.
 	echo "flood from ${src// /,}: $("$HA" register-many "127.0.0.1:$PORT" "$PUB" "$D/g" 100)"
 	wait $FP
 	echo "  flood: $(cat "$D/flood.out") connections in $SECS s"
-	"$ROOT/bin/awtrix-broker" stats --socket "$D/b/sock" |
+	"$BROKER" stats --socket "$D/b/sock" |
 	    grep -o '"handshakes_\(failed\|evicted\)":[0-9]*' | tr '\n' ' '
 	echo
 done
