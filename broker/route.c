@@ -163,17 +163,17 @@ route_answer(struct broker *b, struct agent *a, uint32_t id,
 	for (p = a->pending; p != NULL; p = p->ag_next)
 		if (p->link_id == id)
 			break;
+	/* Even a late answer shows the agent is answering again. */
+	fair_answered(b, a, ans->outcome);
 	if (p == NULL) {
 		/* Its deadline passed: the caller already has a 504. */
 		b->stats.late_answers++;
-		fair_answered(b, a, ans->outcome);
 		return;
 	}
 	fd = p->front_fd;
 	gen = p->front_gen;
 	fid = p->front_id;
 	pending_release(b, p);
-	fair_answered(b, a, ans->outcome);
 	if (!relay_answer_passable(ans)) {
 		/* The agent may not write the relay's answer (docs/protocol.md
 		 * "Answer rules"). */
