@@ -176,6 +176,7 @@ check "...all 8 reached the device" \
 
 # --- a broker restart heals without restarting lighttpd --------------------------------
 check_hostile_answers ""
+check_hostile_mute ""
 check_broker_restart "" lighttpd "$LIGHTTPD_PID"
 
 # --- SIGTERM to the FastCGI processes while one is busy --------------------------------

@@ -253,6 +253,7 @@ run_variant() {
 
 	# --- a broker restart heals without restarting Apache ---
 	check_hostile_answers "$V: "
+	check_hostile_mute "$V: "
 	check_broker_restart "$V: " Apache "$APACHE_PID"
 
 	# --- SIGTERM to the FastCGI processes while one is busy ---
