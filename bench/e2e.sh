@@ -123,6 +123,8 @@ BROKER_PUB=$(bin/awtrix-broker keygen "$T/broker/key")
 BROKER_PORT=$(free_port)
 BROKER_SOCK=$T/broker/broker.sock
 AWTRIX_BROKER_RATE=1000000 AWTRIX_BROKER_BURST=1000000 \
+    AWTRIX_BROKER_REG_BURST=1000000 AWTRIX_BROKER_SRC_REG_BURST=1000000 \
+    AWTRIX_BROKER_MAX_SRC_HANDSHAKES=1000000 AWTRIX_BROKER_MAX_INFLIGHT=16 \
     bg broker bin/awtrix-broker serve --key "$T/broker/key" --db "$T/broker/state.db" \
     --socket "$BROKER_SOCK" --socket-group "$WEBGROUP" \
     --listen "127.0.0.1:$BROKER_PORT" "${BROKER_USER[@]}"

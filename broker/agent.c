@@ -34,19 +34,48 @@
 #define MSG3_LEN NOISE_XK_MSG3_LEN(LINKMSG_REGISTER_LEN)
 #define MESSAGES_PER_EVENT 64
 
+/* The handshake queue ${a} is in: by state, each in deadline order. */
+static struct agent **
+hs_queue(struct broker *b, const struct agent *a, struct agent ***tail)
+{
+	if (a->state == AGENT_MSG1) {
+		*tail = &b->hs_tail;
+		return (&b->hs_head);
+	}
+	*tail = &b->hs3_tail;
+	return (&b->hs3_head);
+}
+
 static void
 hs_list_remove(struct broker *b, struct agent *a)
 {
+	struct agent **head, **tail;
+
+	head = hs_queue(b, a, &tail);
 	if (a->hs_prev)
 		a->hs_prev->hs_next = a->hs_next;
 	else
-		b->hs_head = a->hs_next;
+		*head = a->hs_next;
 	if (a->hs_next)
 		a->hs_next->hs_prev = a->hs_prev;
 	else
-		b->hs_tail = a->hs_prev;
+		*tail = a->hs_prev;
 	a->hs_prev = a->hs_next = NULL;
-	b->handshakes--;
+}
+
+static void
+hs_list_append(struct broker *b, struct agent *a)
+{
+	struct agent **head, **tail;
+
+	head = hs_queue(b, a, &tail);
+	a->hs_prev = *tail;
+	a->hs_next = NULL;
+	if (*tail)
+		(*tail)->hs_next = a;
+	else
+		*head = a;
+	*tail = a;
 }
 
 static void
@@ -55,6 +84,10 @@ hs_free(struct broker *b, struct agent *a)
 	if (a->hs == NULL)
 		return;
 	hs_list_remove(b, a);
+	b->handshakes--;
+	if (a->peer != NULL && a->peer->handshakes > 0)
+		a->peer->handshakes--;
+	a->peer = NULL;
 	noise_xk_wipe(&a->hs->xk);
 	free(a->hs);
 	a->hs = NULL;
@@ -63,7 +96,9 @@ hs_free(struct broker *b, struct agent *a)
 void
 agent_close(struct broker *b, struct agent *a, const char *why)
 {
-	if (why != NULL)
+	/* Unauthenticated peers can repeat failures at will: summarised. */
+	if (why != NULL && lograte_take(a->hs != NULL ? &b->lr_handshake :
+	    &b->lr_session, b->now_ms))
 		log_info_ev("session.closed", "session closed: %s", why);
 	if (a->in_tables) {
 		table_del(&b->devices, a);
@@ -78,19 +113,88 @@ agent_close(struct broker *b, struct agent *a, const char *why)
 	}
 	broker_unwatch(b, a->link.fd);
 	link_close(&a->link);
-	free(a);
+	/* Freed after this loop turn: an event for it may still be in the
+	 * batch (an eviction closes other connections than the one at hand),
+	 * and kind 0 makes the loop skip it. */
+	a->kind = 0;
+	a->hs_next = b->dead;
+	b->dead = a;
+}
+
+void
+agent_reap(struct broker *b)
+{
+	struct agent *a;
+
+	while ((a = b->dead) != NULL) {
+		b->dead = a->hs_next;
+		free(a);
+	}
+}
+
+/* The agent broke the protocol: its requests are answered 502, then it
+ * is closed. */
+static void
+agent_fail(struct broker *b, struct agent *a, const char *why)
+{
+	route_agent_failed(b, a);
+	agent_close(b, a, why);
+}
+
+static void agent_handshake(struct broker *, struct agent *);
+
+/* The oldest handshake of ${src} (any source if NULL): silent ones first. */
+static struct agent *
+hs_oldest(struct broker *b, const struct peer *src)
+{
+	struct agent *a;
+
+	for (a = b->hs_head; a != NULL; a = a->hs_next)
+		if (src == NULL || a->peer == src)
+			return (a);
+	for (a = b->hs3_head; a != NULL; a = a->hs_next)
+		if (src == NULL || a->peer == src)
+			return (a);
+	return (NULL);
+}
+
+/*
+ * Make room for one more handshake by closing the oldest pending one: of
+ * the same source if it is at its cap, else of all.  Accepting never
+ * pauses, so the backlog drains at once and a genuine agent behind a flood
+ * of silent connections is accepted while its message 1 is fresh, and
+ * finishes long before it would be the oldest.
+ */
+static void
+hs_make_room(struct broker *b, struct peer *src)
+{
+	struct agent *victim;
+
+	if (src != NULL && src->handshakes >= (unsigned)b->cfg.max_src_handshakes &&
+	    (victim = hs_oldest(b, src)) != NULL) {
+		b->stats.handshakes_evicted++;
+		agent_close(b, victim, "handshake evicted (source at its cap)");
+	}
+	if (b->handshakes >= (unsigned)b->cfg.max_handshakes &&
+	    (victim = hs_oldest(b, NULL)) != NULL) {
+		b->stats.handshakes_evicted++;
+		agent_close(b, victim, "handshake evicted (all slots taken)");
+	}
 }
 
 void
 agent_accept(struct broker *b)
 {
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct peer *src;
 	struct agent *a;
 	int fd, i, one = 1;
 
 	for (i = 0; i < 64; i++) {
-		if (b->handshakes >= (unsigned)b->cfg.max_handshakes)
-			return;
-		fd = accept4(b->tcp.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		sl = sizeof(ss);
+		fd = accept4(b->tcp.fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
 				log_warn_ev("agent.out_of_fds", "out of file descriptors (%s): "
@@ -101,6 +205,11 @@ agent_accept(struct broker *b)
 				log_warn_ev("agent.accept_failed", "accept: %s", strerror(errno));
 			return;
 		}
+		/* Only a keyed hash of the address is kept, and only here. */
+		src = peers_get(&b->peers, (struct sockaddr *)&ss, sl,
+		    b->now_ms);
+		sodium_memzero(&ss, sizeof(ss));
+		hs_make_room(b, src);
 		if ((a = calloc(1, sizeof(*a))) == NULL ||
 		    (a->hs = calloc(1, sizeof(*a->hs))) == NULL) {
 			log_warn_ev("agent.out_of_memory", "out of memory: connection dropped");
@@ -111,7 +220,7 @@ agent_accept(struct broker *b)
 		a->kind = CONN_AGENT;
 		a->state = AGENT_MSG1;
 		a->link.fd = fd;
-		a->hs->deadline_ms = b->now_ms + (uint64_t)b->cfg.handshake_ms;
+		a->hs->deadline_ms = b->now_ms + (uint64_t)b->cfg.msg1_ms;
 		if (noise_xk_init(&a->hs->xk, 0,
 		    (const uint8_t *)LINK_PROLOGUE, strlen(LINK_PROLOGUE),
 		    b->key.sk, b->key.pk, NULL)) {
@@ -120,13 +229,10 @@ agent_accept(struct broker *b)
 			close(fd);
 			return;
 		}
-		a->hs_prev = b->hs_tail;
-		if (b->hs_tail)
-			b->hs_tail->hs_next = a;
-		else
-			b->hs_head = a;
-		b->hs_tail = a;
+		hs_list_append(b, a);
 		b->handshakes++;
+		if ((a->peer = src) != NULL)
+			src->handshakes++;
 		/* Nagle would hold back a second frame behind the first. */
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
@@ -135,6 +241,10 @@ agent_accept(struct broker *b)
 			agent_close(b, a, NULL);
 			return;
 		}
+		/* With TCP_DEFER_ACCEPT an agent's message 1 is usually here
+		 * already: take it now, before the next accepts of this batch
+		 * could evict the connection as the oldest silent one. */
+		agent_handshake(b, a);
 	}
 }
 
@@ -230,8 +340,9 @@ agent_bind_done(struct broker *b, struct agent *a, int result)
 	broker_rewatch(b, (struct conn *)a, a->link.fd, &a->events,
 	    EPOLLIN | EPOLLRDHUP);
 	if (result == LM_OK) {
+		a->broker = b;
 		result = db_register(b->db, a->token_hash, a->device_hash,
-		    today(), &rotated);
+		    today(), &rotated, admit_registration, a);
 		if (result == LM_OK && rotated) {
 			b->stats.rotations++;
 			log_info_ev("token.rotated", "token rotated at registration");
@@ -244,7 +355,9 @@ agent_bind_done(struct broker *b, struct agent *a, int result)
 	}
 	if (result != LM_OK) {
 		b->stats.registrations_refused++;
-		log_info_ev("registration.refused", "registration %s", linkmsg_result_text(result));
+		if (lograte_take(&b->lr_registration, b->now_ms))
+			log_info_ev("registration.refused", "registration %s",
+			    linkmsg_result_text(result));
 		a->state = AGENT_CLOSING;
 		if (agent_send_result(b, a, LM_WELCOME, result) == 0 &&
 		    !link_pending_out(&a->link))
@@ -261,6 +374,7 @@ agent_register(struct broker *b, struct agent *a, const uint8_t *payload,
     size_t len)
 {
 	struct noise_cipher tx, rx;
+	struct peer *src = a->peer;
 	struct linkmsg m;
 	int result = LM_OK;
 
@@ -288,7 +402,10 @@ agent_register(struct broker *b, struct agent *a, const uint8_t *payload,
 		result = LM_REFUSED_TOKEN;
 	else {
 		token_hash(a->token_hash, b->key.hash_key, m.token);
-		/* --nats: the cluster's KV decides first, off the loop. */
+		/* --nats: the cluster's KV decides first, off the loop.  The
+		 * per-source limit of admit.c applies only on the spot (the
+		 * source's entry is not kept for later); the global ones
+		 * always do. */
 		if (b->cluster != NULL &&
 		    (result = cluster_bind(b, a, a->token_hash, NULL)) == 0) {
 			a->state = AGENT_BINDING;
@@ -297,7 +414,9 @@ agent_register(struct broker *b, struct agent *a, const uint8_t *payload,
 			return;
 		}
 	}
+	a->peer = src;
 	agent_bind_done(b, a, result);
+	a->peer = NULL;
 }
 
 static void
@@ -331,7 +450,14 @@ agent_handshake(struct broker *b, struct agent *a)
 			return;
 		}
 		a->hs->have = 0;
+		hs_list_remove(b, a);
 		a->state = AGENT_MSG3;
+		/* The whole handshake still ends within handshake_ms; the
+		 * same offset for all keeps this queue in deadline order. */
+		a->hs->deadline_ms = b->now_ms + (uint64_t)(b->cfg.handshake_ms >
+		    b->cfg.msg1_ms + 1000 ? b->cfg.handshake_ms - b->cfg.msg1_ms :
+		    1000);
+		hs_list_append(b, a);
 		/* Message 3 cannot be there yet: wait for epoll. */
 		return;
 	}
@@ -359,8 +485,9 @@ agent_rotate_done(struct broker *b, struct agent *a,
 	int rotated = 0;
 
 	if (result == LM_OK) {
+		/* A known device: never limited by admit.c. */
 		result = db_register(b->db, h, a->device_hash, today(),
-		    &rotated);
+		    &rotated, NULL, NULL);
 		if (result == LM_OK && rotated) {
 			b->stats.rotations++;
 			log_info_ev("token.rotated", "token rotated");
@@ -423,12 +550,15 @@ agent_live(struct broker *b, struct agent *a)
 		if (rc == 0)
 			return;
 		if (rc < 0) {
-			agent_close(b, a, a->link.error);
+			if (a->link.violated)
+				agent_fail(b, a, a->link.error);
+			else
+				agent_close(b, a, a->link.error);
 			return;
 		}
 		a->last_rx_s = broker_now_s(b);
 		if (linkmsg_decode(p, len, &m)) {
-			agent_close(b, a, "malformed message");
+			agent_fail(b, a, "malformed message");
 			return;
 		}
 		switch (m.type) {
@@ -457,7 +587,7 @@ agent_live(struct broker *b, struct agent *a)
 			agent_rotate(b, a, &m);
 			return;
 		default:
-			agent_close(b, a, "unexpected message type");
+			agent_fail(b, a, "unexpected message type");
 			return;
 		}
 	}
@@ -524,13 +654,21 @@ void
 agent_expire_handshakes(struct broker *b)
 {
 	while (b->hs_head != NULL && b->hs_head->hs->deadline_ms <= b->now_ms)
-		agent_close(b, b->hs_head, "handshake deadline passed");
+		agent_close(b, b->hs_head, "no handshake message 1 in time");
+	while (b->hs3_head != NULL &&
+	    b->hs3_head->hs->deadline_ms <= b->now_ms)
+		agent_close(b, b->hs3_head, "handshake deadline passed");
 }
 
 uint64_t
 agent_next_deadline(const struct broker *b)
 {
-	return (b->hs_head ? b->hs_head->hs->deadline_ms : 0);
+	uint64_t t1 = b->hs_head ? b->hs_head->hs->deadline_ms : 0;
+	uint64_t t3 = b->hs3_head ? b->hs3_head->hs->deadline_ms : 0;
+
+	if (t1 == 0 || (t3 != 0 && t3 < t1))
+		return (t3);
+	return (t1);
 }
 
 /* Heartbeats: ping idle links, drop silent ones. */
@@ -569,7 +707,9 @@ agent_check_revoked(struct broker *b)
 		if ((a = table_at(&b->devices, i)) == NULL)
 			continue;
 		if (db_is_revoked(b->db, a->token_hash) == 1) {
-			agent_close(b, a, "token revoked by the operator");
+			/* The operator's act: never summarised. */
+			log_info_ev("session.closed", "session closed: token revoked by the operator");
+			agent_close(b, a, NULL);
 			i--;
 		}
 	}

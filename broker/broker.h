@@ -13,6 +13,9 @@
  *   cluster.c    --nats: routing, eviction and bindings across brokers
  *   metrics.c    the Prometheus text of the figures below
  *   notify.c     systemd readiness and watchdog (sd_notify)
+ *   fairness.c   per-device in-flight cap and cool-off
+ *   peers.c      per-source-address counters (memory only, hashed)
+ *   admit.c      who may make a first registration (floods, --max-devices)
  */
 
 #include <sys/types.h>
@@ -25,7 +28,9 @@
 #include "link.h"
 #include "linkmsg.h"
 #include "metrics.h"
+#include "lograte.h"
 #include "noise.h"
+#include "peers.h"
 #include "relay.h"
 #include "table.h"
 
@@ -39,11 +44,18 @@ struct broker_config {
 	const char *user;		/* drop to this user (needed as root) */
 	uid_t user_uid;
 	gid_t user_gid;
-	int handshake_ms;		/* 5000 */
+	int handshake_ms;		/* 5000: accept to message 3 */
+	int msg1_ms;			/* 1500: accept to message 1 */
+	int max_src_handshakes;		/* per source address: 16 */
+	long max_devices;		/* bindings: 100000 */
+	double reg_rate, reg_burst;	/* first registrations: 5/s, 100 */
+	double src_reg_rate;		/* per source: 1/60 s */
+	double src_reg_burst;		/* 10 */
+	int log_window_ms;		/* repeated events: 60000 (lograte) */
 	int deadline_ms;		/* 8000 */
 	double rate;			/* requests per second per token: 5 */
 	double burst;			/* 30 */
-	int max_inflight;		/* per device: 16 */
+	int max_inflight;		/* per device: 4 */
 	int max_handshakes;		/* concurrent: 1024 */
 	int max_pending;		/* requests in flight in all: 4096 */
 	int ping_s;			/* send a ping after this idle: 20 */
@@ -93,6 +105,7 @@ struct agent {
 	uint8_t in_tables;
 	uint8_t inflight;
 	uint8_t clock_down;		/* LM_CLOCK said: clock not answering */
+	uint8_t timeouts;		/* consecutive, for fairness.c */
 	uint32_t events;		/* what epoll reports now */
 	uint32_t next_id;
 	struct link link;		/* link.fd is the socket */
@@ -101,7 +114,10 @@ struct agent {
 	uint32_t last_rx_s, last_tx_s;	/* monotonic seconds */
 	uint32_t bucket_ms;		/* last refill of the rate bucket */
 	float bucket;
+	uint64_t cooloff_until_ms;
 	struct handshake *hs;
+	struct peer *peer;		/* its source, during the handshake */
+	struct broker *broker;		/* for admit_registration */
 	struct agent *hs_prev, *hs_next;	/* handshakes, by deadline */
 	struct pending *pending;	/* requests in flight on this link */
 	/* --nats only (cluster.c) */
@@ -150,6 +166,11 @@ struct broker_stats {
 	uint64_t replaced_sessions;
 	uint64_t dead_links;
 	uint64_t late_answers;
+	uint64_t answers_refused;	/* broke the answer rules: 502 */
+	uint64_t cooloffs;
+	uint64_t handshakes_evicted;
+	uint64_t registrations_busy;
+	uint64_t registrations_full;
 	uint64_t requests[RELAY_OUTCOME_COUNT];
 	uint64_t front_refused;
 };
@@ -167,8 +188,15 @@ struct broker {
 	uint64_t next_sweep_ms;
 	struct table devices;		/* by device hash */
 	struct table tokens;		/* by token hash */
-	struct agent *hs_head, *hs_tail;
+	struct agent *hs_head, *hs_tail;	/* waiting for message 1 */
+	struct agent *hs3_head, *hs3_tail;	/* waiting for message 3 */
 	unsigned handshakes;
+	struct agent *dead;		/* closed this turn, freed after it */
+	struct peers peers;
+	float reg_tokens;		/* global first-registration bucket */
+	uint32_t reg_ms;
+	long ndevices;			/* bound devices (cached count) */
+	struct lograte lr_handshake, lr_session, lr_registration;
 	struct front **fronts;		/* by fd */
 	int fronts_cap;
 	unsigned nfronts;
@@ -198,6 +226,7 @@ uint32_t broker_now_s(const struct broker *b);
 void agent_accept(struct broker *b);
 void agent_event(struct broker *b, struct agent *a, uint32_t events);
 void agent_close(struct broker *b, struct agent *a, const char *why);
+void agent_reap(struct broker *b);
 void agent_expire_handshakes(struct broker *b);
 void agent_sweep(struct broker *b);
 void agent_check_revoked(struct broker *b);
@@ -207,6 +236,11 @@ uint64_t agent_next_deadline(const struct broker *b);
 void agent_bind_done(struct broker *b, struct agent *a, int result);
 void agent_rotate_done(struct broker *b, struct agent *a,
     const uint8_t token_hash[TOKEN_HASH_LEN], int result);
+
+/* admit.c */
+int admit_init(struct broker *b);
+int admit_registration(void *agent);
+void admit_recount(struct broker *b);
 
 /* frontconn.c */
 void front_accept(struct broker *b);
@@ -221,6 +255,7 @@ void route_request(struct broker *b, struct front *f, const struct front_msg *m)
 void route_answer(struct broker *b, struct agent *a, uint32_t id,
     const struct relay_answer *ans);
 void route_agent_gone(struct broker *b, struct agent *a);
+void route_agent_failed(struct broker *b, struct agent *a);
 void route_expire(struct broker *b);
 uint64_t route_next_deadline(const struct broker *b);
 void route_reply_outcome(struct broker *b, int fd, uint32_t gen, uint32_t id,

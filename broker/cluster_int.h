@@ -47,7 +47,7 @@ struct cluster_job {
 	int result;
 };
 
-struct peer {
+struct cluster_peer {
 	uint8_t id[ID_LEN];
 	uint64_t seen_ms;
 };
@@ -94,7 +94,7 @@ struct cluster {
 	uint32_t seq;
 	uint64_t last_since;
 	uint64_t next_beat_ms;
-	struct peer peers[PEERS_MAX];
+	struct cluster_peer peers[PEERS_MAX];
 	struct cluster_stats st;
 	uint8_t buf[RELAY_BODY_MAX + 4096];
 };

@@ -23,6 +23,7 @@ enum {
 	Q_INSERT_REVOKED,
 	Q_DELETE_DEVICE_BY_TOKEN,
 	Q_DATA_VERSION,
+	Q_COUNT_DEVICES,
 	Q_COUNT
 };
 
@@ -37,6 +38,7 @@ static const char *const db_queries[Q_COUNT] = {
 	"INSERT OR IGNORE INTO revoked (token_hash) VALUES (?1)",
 	"DELETE FROM device WHERE token_hash = ?1",
 	"PRAGMA data_version",
+	"SELECT count(*) FROM device",
 };
 
 struct db {
@@ -218,7 +220,8 @@ db_exists(struct db *db, int which, const uint8_t h[TOKEN_HASH_LEN])
 
 int
 db_register(struct db *db, const uint8_t token_hash[TOKEN_HASH_LEN],
-    const uint8_t device_hash[TOKEN_HASH_LEN], int64_t today, int *rotated)
+    const uint8_t device_hash[TOKEN_HASH_LEN], int64_t today, int *rotated,
+    db_admit_fn *admit, void *ctx)
 {
 	uint8_t old_token[TOKEN_HASH_LEN];
 	sqlite3_stmt *st;
@@ -261,7 +264,8 @@ db_register(struct db *db, const uint8_t token_hash[TOKEN_HASH_LEN],
 			rotations = 0;
 		if (rotations >= DB_ROTATIONS_PER_DAY)
 			return (LM_REFUSED_LIMIT);
-	}
+	} else if (admit != NULL && (rc = admit(ctx)) != LM_OK)
+		return (rc);
 
 	if (db_exec(db, "BEGIN IMMEDIATE")) {
 		log_error_ev("db.write_failed", "database: cannot write (%s); refusing new "
@@ -358,4 +362,18 @@ db_changed(struct db *db)
 		return (0);
 	db->data_version = v;
 	return (1);
+}
+
+long
+db_count_devices(struct db *db)
+{
+	sqlite3_stmt *st = db_stmt(db, Q_COUNT_DEVICES);
+	long n = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	else
+		log_error_ev("db.error", "database: %s", sqlite3_errmsg(db->h));
+	sqlite3_reset(st);
+	return (n);
 }

@@ -36,12 +36,15 @@ void db_close(struct db *db);
  *   - a known device with the same token is accepted as is;
  *   - a known device with a new token is a rotation: its old token hash is
  *     revoked for ever (at most DB_ROTATIONS_PER_DAY a day);
- *   - an unknown device with an unknown token is bound to it.
+ *   - an unknown device with an unknown token is bound to it, if
+ *     ${admit}(${ctx}) (when not NULL) returns LM_OK; else that result.
  * Set ${rotated} to 1 when an old token was revoked.  Return an
  * enum linkmsg_result (LM_REFUSED_ERROR when the database failed).
  */
+typedef int db_admit_fn(void *ctx);
 int db_register(struct db *db, const uint8_t token_hash[TOKEN_HASH_LEN],
-    const uint8_t device_hash[TOKEN_HASH_LEN], int64_t today, int *rotated);
+    const uint8_t device_hash[TOKEN_HASH_LEN], int64_t today, int *rotated,
+    db_admit_fn *admit, void *ctx);
 
 /**
  * db_revoke(db, token_hash):
@@ -64,6 +67,12 @@ int db_is_revoked(struct db *db, const uint8_t token_hash[TOKEN_HASH_LEN]);
  * since the last call, else 0.
  */
 int db_changed(struct db *db);
+
+/**
+ * db_count_devices(db):
+ * Return the number of bound devices, or -1 on error.
+ */
+long db_count_devices(struct db *db);
 
 #define DB_SCHEMA_VERSION 1
 #define DB_ROTATIONS_PER_DAY 24

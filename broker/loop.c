@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
@@ -88,7 +91,7 @@ broker_unwatch(struct broker *b, int fd)
 
 /* Parse HOST:PORT or [HOST]:PORT and listen on it. */
 static int
-listen_tcp(const char *spec)
+listen_tcp(const char *spec, int defer_s)
 {
 	struct addrinfo hints, *res = NULL;
 	char host[256];
@@ -107,8 +110,8 @@ listen_tcp(const char *spec)
 		log_error_ev("start.listen_failed", "--listen %s: %s", spec, gai_strerror(rc));
 		return (-1);
 	}
-	/* The backlog holds a reconnection storm while handshakes are
-	 * capped; the kernel caps it at net.core.somaxconn. */
+	/* The backlog holds a reconnection storm; the kernel caps it at
+	 * net.core.somaxconn. */
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd < 0 ||
@@ -120,6 +123,12 @@ listen_tcp(const char *spec)
 		fd = -1;
 	}
 	freeaddrinfo(res);
+	/* A peer that connects and sends nothing stays in the kernel for
+	 * this long instead of taking a handshake slot (an agent sends
+	 * message 1 at once).  Best effort: not every system has it. */
+	if (fd >= 0 && defer_s > 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s,
+		    sizeof(defer_s));
 	return (fd);
 }
 
@@ -220,7 +229,8 @@ broker_setup(struct broker *b)
 	b->sig.kind = CONN_SIGNAL;
 	if (priv_check_socket_dir(b->cfg.socket_path) ||
 	    (b->sig.fd = setup_signals()) < 0 ||
-	    (b->tcp.fd = listen_tcp(b->cfg.listen)) < 0 ||
+	    (b->tcp.fd = listen_tcp(b->cfg.listen,
+	    (b->cfg.msg1_ms + 999) / 1000)) < 0 ||
 	    (b->unix_sock.fd = listen_unix(&b->cfg)) < 0)
 		return (-1);
 	/* Sockets bound and key read: nothing more needs root. */
@@ -234,6 +244,10 @@ broker_setup(struct broker *b)
 	/* After the signal mask: nats.c's threads inherit it. */
 	if (b->cfg.nats != NULL && cluster_open(b))
 		return (-1);
+	if (admit_init(b)) {
+		log_error_ev("start.out_of_memory", "out of memory");
+		return (-1);
+	}
 	if (broker_watch(b, &b->sig, b->sig.fd, EPOLLIN) ||
 	    broker_watch(b, &b->tcp, b->tcp.fd, EPOLLIN) ||
 	    broker_watch(b, &b->unix_sock, b->unix_sock.fd, EPOLLIN))
@@ -241,13 +255,13 @@ broker_setup(struct broker *b)
 	return (0);
 }
 
-/* Pause accepting agents while too many handshakes are pending or after
- * EMFILE; the kernel's backlog holds the rest meanwhile. */
+/* Pause accepting agents for a second after EMFILE (the kernel's backlog
+ * holds them meanwhile).  A full set of handshakes does not pause: the
+ * oldest is evicted (agent.c), else silent peers would lock everyone out. */
 static void
 broker_update_accept(struct broker *b)
 {
-	int pause = b->handshakes >= (unsigned)b->cfg.max_handshakes ||
-	    b->now_ms < b->accept_resume_ms;
+	int pause = b->now_ms < b->accept_resume_ms;
 
 	if (pause == b->accept_paused)
 		return;
@@ -280,8 +294,13 @@ broker_timers(struct broker *b)
 		b->next_sweep_ms = b->now_ms + sweep_ms(b);
 		agent_sweep(b);
 		/* `awtrix-broker revoke` commits from another process. */
-		if (db_changed(b->db))
+		if (db_changed(b->db)) {
 			agent_check_revoked(b);
+			admit_recount(b);
+		}
+		lograte_flush(&b->lr_handshake, b->now_ms);
+		lograte_flush(&b->lr_session, b->now_ms);
+		lograte_flush(&b->lr_registration, b->now_ms);
 	}
 	cluster_timers(b);
 }
@@ -300,11 +319,14 @@ broker_shutdown(struct broker *b)
 		}
 	while (b->hs_head != NULL)
 		agent_close(b, b->hs_head, NULL);
+	while (b->hs3_head != NULL)
+		agent_close(b, b->hs3_head, NULL);
 	/* Sessions first: closing one unsubscribes it. */
 	cluster_close(b);
 	for (fd = 0; fd < b->fronts_cap; fd++)
 		if (b->fronts[fd] != NULL)
 			front_close(b, b->fronts[fd]);
+	agent_reap(b);
 	if (b->tcp.fd >= 0)
 		close(b->tcp.fd);
 	if (b->unix_sock.fd >= 0) {
@@ -316,6 +338,7 @@ broker_shutdown(struct broker *b)
 	close(b->epfd);
 	table_free(&b->devices);
 	table_free(&b->tokens);
+	peers_free(&b->peers);
 	db_close(b->db);
 	free(b->fronts);
 	free(b->pool);
@@ -336,6 +359,12 @@ broker_serve(struct broker_config *cfg)
 		return (1);
 	}
 	b->cfg = *cfg;
+	lograte_init(&b->lr_handshake, "failed or evicted handshakes",
+	    (uint64_t)cfg->log_window_ms);
+	lograte_init(&b->lr_session, "closed sessions",
+	    (uint64_t)cfg->log_window_ms);
+	lograte_init(&b->lr_registration, "refused registrations",
+	    (uint64_t)cfg->log_window_ms);
 	b->tcp.fd = b->unix_sock.fd = b->sig.fd = b->epfd = -1;
 	if (broker_setup(b))
 		goto out;
@@ -379,6 +408,7 @@ broker_serve(struct broker_config *cfg)
 		broker_timers(b);
 		broker_update_accept(b);
 		notify_tick(b->now_ms);
+		agent_reap(b);
 	}
 	notify_stopping();
 	log_info_ev("stop.shutdown", "shutting down: closing %zu sessions", b->devices.count);

@@ -36,7 +36,7 @@ usage(FILE *f)
 	    " --listen HOST:PORT\n"
 	    "                           [--public-url URL] [--socket-group GROUP]"
 	    " [--user USER]\n"
-	    "                           [--nats URL[,URL...]]\n"
+	    "                           [--nats URL[,URL...]] [--max-devices N]\n"
 	    "       awtrix-broker stats [--socket PATH]   (default "
 	    DEFAULT_SOCKET ")\n"
 	    "       awtrix-broker revoke --key KEYFILE --db DBFILE"
@@ -96,7 +96,7 @@ cmd_pubkey(int argc, char **argv)
 
 enum {
 	OPT_KEY = 1, OPT_DB, OPT_SOCKET, OPT_LISTEN, OPT_URL, OPT_GROUP,
-	OPT_USER, OPT_NATS, OPT_HELP
+	OPT_USER, OPT_NATS, OPT_MAX_DEVICES, OPT_HELP
 };
 
 static const struct option serve_opts[] = {
@@ -108,6 +108,7 @@ static const struct option serve_opts[] = {
 	{ "socket-group", required_argument, NULL, OPT_GROUP },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "nats", required_argument, NULL, OPT_NATS },
+	{ "max-devices", required_argument, NULL, OPT_MAX_DEVICES },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -120,6 +121,8 @@ parse_opts(int argc, char **argv, struct broker_config *cfg)
 	struct passwd *pw;
 	struct group *gr;
 	const char *why;
+	char *end;
+	long n;
 	int c;
 
 	optind = 1;
@@ -156,6 +159,18 @@ parse_opts(int argc, char **argv, struct broker_config *cfg)
 			}
 			cfg->nats = optarg;
 			break;
+		case OPT_MAX_DEVICES:
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    n < 1 || n > 100000000) {
+				fprintf(stderr, "awtrix-broker: --max-devices "
+				    "%s: expected a number of devices from 1 to "
+				    "100000000\n", optarg);
+				return (2);
+			}
+			cfg->max_devices = n;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -172,10 +187,17 @@ config_defaults(struct broker_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->socket_gid = (gid_t)-1;
 	cfg->handshake_ms = 5000;
+	cfg->msg1_ms = 1500;
+	cfg->max_src_handshakes = 16;
+	cfg->max_devices = 100000;
+	cfg->reg_rate = 5.0;
+	cfg->reg_burst = 100.0;
+	cfg->src_reg_rate = 1.0 / 60;
+	cfg->src_reg_burst = 10.0;
 	cfg->deadline_ms = 8000;
 	cfg->rate = 5.0;
 	cfg->burst = 30.0;
-	cfg->max_inflight = 16;
+	cfg->max_inflight = 4;
 	cfg->max_handshakes = 1024;
 	cfg->max_pending = 4096;
 	cfg->ping_s = 20;
@@ -207,6 +229,25 @@ config_from_env(struct broker_config *cfg)
 	if ((v = getenv("AWTRIX_BROKER_MAX_HANDSHAKES")) != NULL)
 		cfg->max_handshakes = atoi(v) > 0 ? atoi(v) :
 		    cfg->max_handshakes;
+	if ((v = getenv("AWTRIX_BROKER_LOG_WINDOW_MS")) != NULL)
+		cfg->log_window_ms = atoi(v) > 0 ? atoi(v) : 0;
+	if ((v = getenv("AWTRIX_BROKER_MSG1_MS")) != NULL)
+		cfg->msg1_ms = atoi(v) > 0 ? atoi(v) : cfg->msg1_ms;
+	if ((v = getenv("AWTRIX_BROKER_MAX_SRC_HANDSHAKES")) != NULL)
+		cfg->max_src_handshakes = atoi(v) > 0 ? atoi(v) :
+		    cfg->max_src_handshakes;
+	if ((v = getenv("AWTRIX_BROKER_MAX_INFLIGHT")) != NULL)
+		cfg->max_inflight = atoi(v) > 0 && atoi(v) < 256 ? atoi(v) :
+		    cfg->max_inflight;
+	if ((v = getenv("AWTRIX_BROKER_REG_RATE")) != NULL)
+		cfg->reg_rate = atof(v) > 0 ? atof(v) : cfg->reg_rate;
+	if ((v = getenv("AWTRIX_BROKER_REG_BURST")) != NULL)
+		cfg->reg_burst = atof(v) >= 1 ? atof(v) : cfg->reg_burst;
+	if ((v = getenv("AWTRIX_BROKER_SRC_REG_RATE")) != NULL)
+		cfg->src_reg_rate = atof(v) > 0 ? atof(v) : cfg->src_reg_rate;
+	if ((v = getenv("AWTRIX_BROKER_SRC_REG_BURST")) != NULL)
+		cfg->src_reg_burst = atof(v) >= 1 ? atof(v) :
+		    cfg->src_reg_burst;
 }
 
 static int

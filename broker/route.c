@@ -16,6 +16,7 @@
 
 #include "broker.h"
 #include "cluster.h"
+#include "fairness.h"
 #include "log.h"
 
 int
@@ -175,6 +176,7 @@ route_deliver(struct broker *b, struct agent *a, uint32_t deadline_ms,
 	struct pending *p;
 	uint16_t wait;
 	long n;
+	int o;
 
 	*retry_after = 0;
 	if (a->clock_down)	/* the agent is up, its clock is not */
@@ -183,9 +185,9 @@ route_deliver(struct broker *b, struct agent *a, uint32_t deadline_ms,
 		*retry_after = wait;
 		return (RELAY_RATE_LIMITED);
 	}
-	if (a->inflight >= b->cfg.max_inflight) {
-		*retry_after = 1;
-		return (RELAY_RATE_LIMITED);
+	if ((o = fair_admit(b, a, &wait)) != RELAY_DEVICE) {
+		*retry_after = wait;
+		return (o);
 	}
 	if ((uint32_t)b->cfg.deadline_ms < deadline_ms)
 		deadline_ms = (uint32_t)b->cfg.deadline_ms;
@@ -245,14 +247,26 @@ void
 route_answer(struct broker *b, struct agent *a, uint32_t id,
     const struct relay_answer *ans)
 {
+	struct relay_answer unreachable;
 	struct pending *p;
 
 	for (p = a->pending; p != NULL; p = p->ag_next)
 		if (p->link_id == id)
 			break;
+	/* Even a late answer shows the agent is answering again. */
+	fair_answered(b, a, ans->outcome);
 	if (p == NULL) {
 		/* Its deadline passed: the caller already has a 504. */
 		b->stats.late_answers++;
+		return;
+	}
+	if (!relay_answer_passable(ans)) {
+		/* The agent may not write the relay's answer (docs/protocol.md
+		 * "Answer rules"). */
+		b->stats.answers_refused++;
+		memset(&unreachable, 0, sizeof(unreachable));
+		unreachable.outcome = RELAY_UNREACHABLE;
+		route_pending_finish(b, p, &unreachable);
 		return;
 	}
 	route_pending_finish(b, p, ans);
@@ -278,10 +292,26 @@ route_agent_gone(struct broker *b, struct agent *a)
 }
 
 void
+route_agent_failed(struct broker *b, struct agent *a)
+{
+	struct relay_answer ans;
+
+	/* The agent broke the protocol: nothing it had is coming, and
+	 * "timed out" would be a lie. */
+	memset(&ans, 0, sizeof(ans));
+	ans.outcome = RELAY_UNREACHABLE;
+	while (a->pending != NULL)
+		route_pending_finish(b, a->pending, &ans);
+}
+
+void
 route_expire(struct broker *b)
 {
-	while (b->pend_head != NULL && b->pend_head->deadline_ms <= b->now_ms)
+	while (b->pend_head != NULL && b->pend_head->deadline_ms <= b->now_ms) {
+		if (b->pend_head->agent != NULL)	/* not another broker's */
+			fair_timed_out(b, b->pend_head->agent);
 		pending_timeout(b, b->pend_head);
+	}
 }
 
 uint64_t
@@ -303,6 +333,9 @@ route_stats_json(const struct broker *b, char *buf, size_t cap)
 	    "\"registrations_refused\":%llu,\"rotations\":%llu,"
 	    "\"replaced_sessions\":%llu,\"dead_links\":%llu,"
 	    "\"requests_in_flight\":%u,\"late_answers\":%llu,"
+	    "\"answers_refused\":%llu,\"cooloffs\":%llu,"
+	    "\"handshakes_evicted\":%llu,\"registrations_busy\":%llu,"
+	    "\"registrations_full\":%llu,\"devices_bound\":%ld,"
 	    "\"front_connections\":%u,\"front_refused\":%llu,\"requests\":{",
 	    AWTRIX_VERSION,
 	    (unsigned long long)((b->now_ms - b->started_ms) / 1000),
@@ -313,7 +346,12 @@ route_stats_json(const struct broker *b, char *buf, size_t cap)
 	    (unsigned long long)s->rotations,
 	    (unsigned long long)s->replaced_sessions,
 	    (unsigned long long)s->dead_links, b->npending,
-	    (unsigned long long)s->late_answers, b->nfronts,
+	    (unsigned long long)s->late_answers,
+	    (unsigned long long)s->answers_refused,
+	    (unsigned long long)s->cooloffs,
+	    (unsigned long long)s->handshakes_evicted,
+	    (unsigned long long)s->registrations_busy,
+	    (unsigned long long)s->registrations_full, b->ndevices, b->nfronts,
 	    (unsigned long long)s->front_refused);
 	if (n < 0 || (size_t)n >= cap)
 		return (-1);

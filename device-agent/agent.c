@@ -182,9 +182,8 @@ agent_connect(struct agentd *d)
 		    (result == LM_REFUSED_REVOKED || result == LM_REFUSED_BOUND)
 		    ? "; make a new token with `awtrix-token regenerate`" : "");
 		link_close(&d->link);
-		/* 8 is LM_REFUSED_FULL (issue 10): that broker cannot take
-		 * us, another one may. */
-		if (result == LM_REFUSED_CLUSTER || result == 8)
+		/* That broker cannot take us; another one may. */
+		if (result == LM_REFUSED_CLUSTER || result == LM_REFUSED_FULL)
 			goto next;
 		goto retry;
 	}
@@ -193,7 +192,13 @@ agent_connect(struct agentd *d)
 	log_info_ev("registration.ok", "connected to the broker %s; device registered",
 	    brokers_current(&d->brokers));
 	agent_send_clock(d);
-	if (url[0] != '\0' && (state_url_read(d->st.dir, stored,
+	/* Never stored or logged as is: it is printed by awtrix-token. */
+	if (url[0] != '\0' && !state_url_valid(url, strlen(url)))
+		log_warn_ev("state.url_refused", "the broker told a public URL "
+		    "that is not printable ASCII, https:// (http:// only for a "
+		    "loopback host) and at most %d bytes: refused, not stored",
+		    LINKMSG_URL_MAX);
+	else if (url[0] != '\0' && (state_url_read(d->st.dir, stored,
 	    sizeof(stored)) || strcmp(stored, url) != 0) &&
 	    state_url_write(d->st.dir, url, strlen(url)))
 		log_warn_ev("state.url_write_failed", "cannot store the public URL in %s", d->st.dir);

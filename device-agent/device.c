@@ -9,6 +9,7 @@
 #include "modes.h"
 #include "net.h"
 #include "translate.h"
+#include "policy.h"
 
 /* The documented, non-destructive endpoints of AWTRIX 3 and AWTRIX 2.
  * erase, resetSettings, doupdate, reboot and sleep are absent on purpose:
@@ -320,6 +321,8 @@ device_submit(struct device *dev, uint32_t id, uint64_t deadline_ms,
 {
 	struct translate_out tr;
 	struct relay_request t;
+	char pbuf[POLICY_ANSWER_MAX];
+	struct relay_answer pans;
 	struct queued *q;
 	struct relay_answer ans;
 	char err[256];
@@ -345,6 +348,10 @@ device_submit(struct device *dev, uint32_t id, uint64_t deadline_ms,
 	}
 	if (!query_safe(req->query, req->query_len)) {
 		device_answer_outcome(dev, id, RELAY_BAD_REQUEST);
+		return;
+	}
+	if (policy_refuse(&dev->cfg, req, &pans, pbuf, sizeof(pbuf))) {
+		dev->fn(dev->ctx, id, &pans);
 		return;
 	}
 	if (dev->count == DEVICE_QUEUE_MAX) {
@@ -551,7 +558,8 @@ device_finish(struct device *dev, CURLcode rc, uint64_t now_ms)
 		}
 		ans.body = dev->resp;
 		ans.body_len = dev->resp_len;
-		if (status < 100 || status > 599)
+		/* What the broker passes on (relay_answer_passable). */
+		if (status < 200 || status > 599)
 			ans.outcome = RELAY_UNREACHABLE;
 		if (status == 401 && dev->resp_len == 0) {
 			log_warn_ev("device.auth_required", "device %.*s asks for authentication%s",

@@ -32,6 +32,7 @@ struct device_config {
 	int generation;			/* 2, 3 (AWTRIX 2 requests translated),
 					 * or 0: pass everything as it is */
 	int probe_s;			/* idle health probe interval; 0: none */
+	int allow_lan_clients;		/* let "clients" through (policy.c) */
 };
 
 /* The clock's health as the agent last saw it. */

@@ -23,7 +23,7 @@ usage(FILE *f)
 	    "--state DIR --target URLPREFIX\n"
 	    "                    [--target-auth USER:PASS] [--allow MODE,...] "
 	    "[--deny MODE,...]\n"
-	    "                    [--verbose]\n"
+	    "                    [--verbose] [--allow-lan-clients]\n"
 	    "                    [--generation 2|3] [--probe-interval S]\n"
 	    "       awtrix-agent --help | --version\n"
 	    "\n"
@@ -49,7 +49,11 @@ usage(FILE *f)
 	    "                       requests are translated\n"
 	    "  --probe-interval S   check that the clock answers after S idle "
 	    "seconds\n"
-	    "                       (default 30, 1..3600)\n");
+	    "                       (default 30, 1..3600)\n"
+	    "  --allow-lan-clients  let notifications carry \"clients\" (the "
+	    "clock then\n"
+	    "                       forwards them to other hosts of the LAN; "
+	    "else 400)\n");
 }
 
 static int
@@ -91,6 +95,7 @@ main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "generation", required_argument, NULL, 'g' },
 		{ "probe-interval", required_argument, NULL, 'p' },
+		{ "allow-lan-clients", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -121,6 +126,7 @@ main(int argc, char **argv)
 		case 'v': cfg.device.verbose = 1; break;
 		case 'g': gen = optarg; break;
 		case 'p': probe = optarg; break;
+		case 'L': cfg.device.allow_lan_clients = 1; break;
 		case 'h': usage(stdout); return (0);
 		case 'V': printf("awtrix-agent %s\n", AWTRIX_VERSION); return (0);
 		default: return (bad_usage(NULL));

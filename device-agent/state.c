@@ -9,6 +9,8 @@
 
 #include <sodium.h>
 
+#include "linkmsg.h"
+#include "public_url.h"
 #include "state.h"
 
 int
@@ -185,12 +187,27 @@ state_open(const char *dir, struct agent_state *st, char *err, size_t errlen)
 	return (state_token_read(dir, st->token, err, errlen));
 }
 
+/**
+ * state_url_valid(url, len):
+ * Return 1 if the public URL ${url} told by a broker may be stored and
+ * printed: 1..LINKMSG_URL_MAX bytes of printable ASCII without spaces,
+ * https://HOST... (or http:// for a loopback HOST).  Else 0.
+ */
+int
+state_url_valid(const char *url, size_t len)
+{
+	const char *why;
+
+	/* The broker checks its --public-url with the same rules. */
+	return (public_url_check(url, len, &why) == 0);
+}
+
 int
 state_url_write(const char *dir, const char *url, size_t len)
 {
 	char path[STATE_PATH_MAX], buf[1024];
 
-	if (len + 1 > sizeof(buf) ||
+	if (!state_url_valid(url, len) || len + 1 > sizeof(buf) ||
 	    state_path(path, sizeof(path), dir, "public-url"))
 		return (-1);
 	memcpy(buf, url, len);
@@ -211,5 +228,6 @@ state_url_read(const char *dir, char *buf, size_t cap)
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	buf[len] = '\0';
-	return (len > 0 ? 0 : -1);
+	/* Whoever could write the file, nothing unprintable is printed. */
+	return (state_url_valid(buf, len) ? 0 : -1);
 }

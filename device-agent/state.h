@@ -75,6 +75,14 @@ int state_token_read(const char *dir, char out[TOKEN_LEN + 1], char *err,
 int state_token_write(const char *dir, const char token[TOKEN_LEN]);
 
 /**
+ * state_url_valid(url, len):
+ * Return 1 if the public URL ${url} told by a broker may be stored and
+ * printed: 1..LINKMSG_URL_MAX bytes of printable ASCII without spaces,
+ * https://HOST... (or http:// for a loopback HOST).  Else 0.
+ */
+int state_url_valid(const char *url, size_t len);
+
+/**
  * state_url_write(dir, url, len):
  * Store the public URL told by the broker.  Return 0 or -1.
  */

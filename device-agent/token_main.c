@@ -186,7 +186,7 @@ cmd_url_page(const char *dir)
 	if (state_check(dir))
 		return (1);
 	if (state_url_read(dir, url, sizeof(url))) {
-		fprintf(stderr, "awtrix-token: no public URL in %s yet: the "
+		fprintf(stderr, "awtrix-token: no usable public URL in %s yet: the "
 		    "agent stores the one the broker tells it when it "
 		    "connects (the broker needs --public-url)\n", dir);
 		return (1);

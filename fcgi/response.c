@@ -214,7 +214,9 @@ response_send_answer(const struct relay_answer *ans, response_write_fn *out,
 		response_outcome(&r, ans);
 		return (response_send(&r, out, ctx));
 	}
-	if (ans->status < 100 || ans->status > 599) {
+	/* The broker applies the same rules (docs/protocol.md "Answer
+	 * rules"); checked again here so that no agent writes our answer. */
+	if (!relay_answer_passable(ans)) {
 		response_local(&r, 502, "the device gave an invalid answer");
 		return (response_send(&r, out, ctx));
 	}
@@ -226,6 +228,7 @@ response_send_answer(const struct relay_answer *ans, response_write_fn *out,
 	    "Content-Type: %.*s\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
+	    "Content-Security-Policy: default-src 'none'; sandbox\r\n"
 	    "Content-Length: %zu\r\n"
 	    "\r\n", (unsigned int)ans->status, response_reason(ans->status),
 	    (int)clen, ctype, ans->body_len);

@@ -184,6 +184,7 @@ link_frame_ready(struct link *l, size_t *flen)
 	clen = wire_load_u16(l->cur + l->in_off);
 	if (clen < NOISE_TAGLEN || clen > LINK_CIPHER_MAX) {
 		l->error = "bad frame length";
+		l->violated = 1;
 		return (-1);
 	}
 	if (have < LINK_HEADER_LEN + clen)
@@ -249,6 +250,7 @@ link_recv(struct link *l, const uint8_t **pt, size_t *len)
 				if (link_open(&l->rx, l->cur + l->in_off, flen,
 				    &p, &plen)) {
 					l->error = "frame failed to decrypt";
+					l->violated = 1;
 					return (-1);
 				}
 				l->in_off += (uint32_t)flen;

@@ -41,6 +41,7 @@ struct link {
 	uint8_t *out;		/* queued frames, or NULL when all sent */
 	uint32_t out_len, out_off, out_cap;
 	const char *error;	/* why the link failed (static string) */
+	uint8_t violated;	/* it failed on a bad frame, not on I/O */
 };
 
 /**

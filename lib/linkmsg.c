@@ -162,6 +162,8 @@ linkmsg_result_text(int result)
 		"refused: malformed token",
 		"refused: too many token rotations today",
 		"refused: the broker could not store the registration",
+		"refused: too many new registrations right now; retrying later",
+		"refused: the broker is full (--max-devices); try another broker",
 		[LM_REFUSED_CLUSTER] = "refused: the broker cannot reach its "
 		    "cluster; trying another broker"
 	};

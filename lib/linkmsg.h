@@ -54,6 +54,8 @@ enum linkmsg_result {
 	LM_REFUSED_TOKEN,	/* token malformed */
 	LM_REFUSED_LIMIT,	/* too many rotations today */
 	LM_REFUSED_ERROR,	/* the broker could not store it; retry later */
+	LM_REFUSED_BUSY,	/* registrations rate-limited; retry later */
+	LM_REFUSED_FULL,	/* broker at --max-devices; try another broker */
 	LM_REFUSED_CLUSTER = 9,	/* cluster store unreachable; try another broker */
 	LM_RESULT_COUNT
 };

@@ -2,15 +2,26 @@
 
 #include "public_url.h"
 
-/* Whether ${host} (${len} bytes) names this machine. */
+/* Whether ${host} (${len} bytes, no port) names this machine: localhost,
+ * [::1] or 127.N.N.N in digits ("127.example.com" is not loopback). */
 static int
 public_url_loopback(const char *host, size_t len)
 {
-	if (len == 9 && memcmp(host, "localhost", 9) == 0)
+	size_t i, dots = 0;
+
+	if ((len == 9 && memcmp(host, "localhost", 9) == 0) ||
+	    (len == 5 && memcmp(host, "[::1]", 5) == 0))
 		return (1);
-	if (len == 5 && memcmp(host, "[::1]", 5) == 0)
-		return (1);
-	return (len >= 4 && memcmp(host, "127.", 4) == 0);
+	if (len < 7 || memcmp(host, "127.", 4) != 0)
+		return (0);
+	for (i = 3; i < len; i++) {
+		if (host[i] == '.') {
+			if (host[i - 1] == '.' || ++dots > 3)
+				return (0);
+		} else if (host[i] < '0' || host[i] > '9')
+			return (0);
+	}
+	return (dots == 3 && host[len - 1] != '.');
 }
 
 int

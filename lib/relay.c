@@ -117,13 +117,75 @@ relay_answer_get(struct wire_reader *r, struct relay_answer *ans)
 	ans->body = wire_get_bytes(r, ans->body_len);
 	if (r->bad || ans->outcome >= RELAY_OUTCOME_COUNT)
 		return (-1);
-	if (ans->ctype_len > RELAY_CTYPE_MAX ||
-	    !printable(ans->ctype, ans->ctype_len))
-		return (-1);
-	if (ans->outcome == RELAY_DEVICE &&
-	    (ans->status < 100 || ans->status > 599))
+	/* The status and content type are judged by relay_answer_passable:
+	 * an answer that is well formed but not acceptable fails only its
+	 * own request, not the whole link it came on. */
+	if (ans->ctype_len > RELAY_CTYPE_MAX)
 		return (-1);
 	return (0);
+}
+
+/* ASCII case-insensitive: does ${s} (${len} bytes) start with ${pre}? */
+static int
+starts_with_ci(const char *s, size_t len, const char *pre)
+{
+	size_t i, n = strlen(pre);
+	unsigned char c;
+
+	if (len < n)
+		return (0);
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (c != (unsigned char)pre[i])
+			return (0);
+	}
+	return (1);
+}
+
+int
+relay_ctype_passable(const char *ctype, size_t len)
+{
+	static const char *const types[] = { "application/json",
+	    "text/plain" };
+	size_t i, n;
+
+	/* No Content-Type at all is passed on as text/plain. */
+	if (len == 0)
+		return (1);
+	if (ctype == NULL || len > RELAY_CTYPE_MAX || !printable(ctype, len))
+		return (0);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		n = strlen(types[i]);
+		if (!starts_with_ci(ctype, len, types[i]))
+			continue;
+		/* Exactly the type, or the type and its parameters. */
+		while (n < len && (ctype[n] == ' ' || ctype[n] == '\t'))
+			n++;
+		if (n == len || ctype[n] == ';')
+			return (1);
+	}
+	return (0);
+}
+
+int
+relay_answer_passable(const struct relay_answer *ans)
+{
+	switch (ans->outcome) {
+	case RELAY_DEVICE:
+		return (ans->status >= 200 && ans->status <= 599 &&
+		    relay_ctype_passable(ans->ctype, ans->ctype_len));
+	case RELAY_RATE_LIMITED:	/* the agent's queue is full */
+	case RELAY_NOT_ALLOWED:
+	case RELAY_UNREACHABLE:
+	case RELAY_TIMEOUT:
+	case RELAY_BAD_REQUEST:
+		return (1);
+	default:
+		/* Offline, overloaded: only the relay may say so. */
+		return (0);
+	}
 }
 
 const char *

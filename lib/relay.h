@@ -88,9 +88,29 @@ void relay_answer_put(struct wire_writer *w, const struct relay_answer *ans);
 
 /**
  * relay_answer_get(r, ans):
- * Read an answer from ${r} into ${ans} and check its fields.  Return 0 or -1.
+ * Read an answer from ${r} into ${ans} and check its structure (lengths,
+ * a known outcome); whether it may be passed on is relay_answer_passable's
+ * decision.  Return 0 or -1.
  */
 int relay_answer_get(struct wire_reader *r, struct relay_answer *ans);
+
+/**
+ * relay_ctype_passable(ctype, len):
+ * Return 1 if the device's Content-Type ${ctype} may be passed on to a
+ * caller: empty (served as text/plain), or application/json or text/plain
+ * in any letter case, optionally followed by ";" and parameters, all
+ * printable ASCII.  Else 0.
+ */
+int relay_ctype_passable(const char *ctype, size_t len);
+
+/**
+ * relay_answer_passable(ans):
+ * Return 1 if an agent may send ${ans}: a device answer with a status in
+ * 200..599 and a passable Content-Type, or an outcome an agent can produce
+ * itself (rate limited, mode not allowed, unreachable, timeout, bad
+ * request).  Else 0: the relay answers 502 device_unreachable instead.
+ */
+int relay_answer_passable(const struct relay_answer *ans);
 
 /**
  * relay_outcome_name(outcome):

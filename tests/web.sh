@@ -152,3 +152,79 @@ check_ops_paths() {
 	check "${1}/metrics from another address: refused ($STATUS), no figures" eval '
 	    test "$STATUS" = 403 -o "$STATUS" = 404 && ! grep -q awtrix_ "$T/r.b"'
 }
+
+# check_hostile_answers LABEL: issue 10, case 1 through the web server: two
+# modified agents (tests/tools/hostile-agent.c) answer with status 100 and an
+# HTTP response as body, and with text/html and a script; the relay must
+# answer 502 and pass on neither.  A genuine answer carries the headers that
+# forbid sniffing and running it.
+check_hostile_answers() {
+	hbody=$(printf 'HTTP/1.1 302 Found\r\nLocation: https://evil.test/\r\nSet-Cookie: sid=attacker; Path=/\r\nContent-Length: 0\r\n\r\n')
+	hpids=""
+	for h in "h100:100:text/plain:$hbody" "hhtml:200:text/html:<script>alert(1)</script>"; do
+		hn=${h%%:*}; rest=${h#*:}; hs=${rest%%:*}; rest=${rest#*:}
+		hc=${rest%%:*}; hb=${rest#*:}
+		rm -f "$T/$hn.out"
+		spawn "$hn" "$TBIN/hostile-agent" answer "127.0.0.1:$BROKER_PORT" \
+		    "$BROKER_PUB" "$T/$hn" "$hs" "$hc" "$hb"
+		hpids="$hpids $LASTPID"
+		wait_for grep -q registered "$T/$hn.out"
+	done
+	req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
+	    "$URL?mode=notify&token=$(cat "$T/h100.token")"
+	check "${1}1 answer rules: an agent's status 100 with an HTTP response as body: 502" \
+	    is 502 device_unreachable
+	check "${1}...no Set-Cookie, no Location from the agent" \
+	    sh -c "! grep -qi -e '^Set-Cookie' -e '^Location: https://evil' '$T/r.h'"
+	req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
+	    "$URL?mode=notify&token=$(cat "$T/hhtml.token")"
+	check "${1}1 answer rules: text/html with a script: 502, not served" \
+	    sh -c "test '$STATUS' = 502 && ! grep -q script '$T/r.b'"
+	req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
+	    "$URL?mode=notify&token=$TOKEN"
+	check "${1}1 answer rules: a device's answer has nosniff and CSP default-src 'none'; sandbox" \
+	    sh -c "test '$STATUS' = 200 && grep -qi '^X-Content-Type-Options: nosniff' '$T/r.h' && \
+	    grep -qi \"^Content-Security-Policy: default-src 'none'; sandbox\" '$T/r.h'"
+	for p in $hpids; do kill "$p" 2>/dev/null; done
+}
+
+# check_hostile_mute LABEL: issue 10, case 3 through the web server: an
+# agent that answers PINGs but never a request, 24 parallel callers on its
+# token; other devices' notifications still get 200 (the broker holds 4 of
+# the mute device's requests and answers the rest at once; how long the
+# others wait for a FastCGI process is the front end's business, issue 11:
+# printed, not asserted).
+check_hostile_mute() {
+	rm -f "$T/hmute.out" "$T"/hm.* "$T"/ho.*
+	spawn hmute "$TBIN/hostile-agent" mute "127.0.0.1:$BROKER_PORT" \
+	    "$BROKER_PUB" "$T/hmute"
+	hmpid=$LASTPID
+	wait_for grep -q registered "$T/hmute.out"
+	hm_t0=$(broker_stat device_timeout)
+	for i in $(seq 1 24); do
+		curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 -X POST \
+		    -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
+		    "$URL?mode=notify&token=$(cat "$T/hmute.token")" >"$T/hm.$i" &
+	done
+	sleep 1
+	t0=$(date +%s%N)
+	for i in 1 2 3 4; do
+		curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 -X POST \
+		    -H 'Content-Type: application/json' --data-binary "{\"text\":\"other $i\"}" \
+		    "$URL?mode=notify&token=$TOKEN" >"$T/ho.$i" &
+	done
+	wait_for lines_are 4 "$T"/ho.* || wait_for lines_are 4 "$T"/ho.* ||
+	    wait_for lines_are 4 "$T"/ho.*
+	echo "# ${1}4 other notifications during the mute flood: $(ms_since "$t0") ms (figure, not asserted)"
+	check "${1}3 fairness: 24 callers on a mute agent, other devices get 200 ($(cat "$T"/ho.* | grep -c '^200$') of 4)" \
+	    test "$(cat "$T"/ho.* | grep -c '^200$')" = 4
+	wait_for lines_are 24 "$T"/hm.* || wait_for lines_are 24 "$T"/hm.* ||
+	    wait_for lines_are 24 "$T"/hm.*
+	# The broker's count says how long the device held its slots: the
+	# third time-out in a row starts the cool-off, and up to 3 more may
+	# already be in flight then (the cap is 4): at most 6.
+	hm_n=$(( $(broker_stat device_timeout) - hm_t0 ))
+	check "${1}3 fairness: the broker timed out at most 6 of the mute token's requests ($hm_n), then cooled it off (callers got: $(sort "$T"/hm.* | uniq -c | tr '\n' ' '))" \
+	    test "$hm_n" -le 6 -a "$(cat "$T"/hm.* | grep -c '^200$')" = 0
+	kill "$hmpid" 2>/dev/null
+}

@@ -53,7 +53,8 @@ FUZZ_LDLIBS = -lsodium -ljson-c
 FUZZ_DEPS = tests/fuzz/fuzz.h $(wildcard lib/*.h fcgi/*.c fcgi/*.h) \
 	device-agent/device.c device-agent/device.h \
 	device-agent/translate.c device-agent/translate.h \
-	device-agent/modes.c device-agent/modes.h
+	device-agent/modes.c device-agent/modes.h \
+	device-agent/policy.c device-agent/policy.h
 
 # lib/ compiled once per flavour into its own archive, so that a target
 # may replace a member (fuzz_relay_answer has a quiet lib/log.c).

@@ -202,11 +202,19 @@ render(const struct relay_answer *ans)
 	body = end + 4;
 	blen = s.len - (size_t)(body - s.p);
 	FUZZ_CHECK(clen == blen);
-	if (ans->outcome == RELAY_DEVICE && ans->status >= 100 &&
-	    ans->status <= 599)
+	/* The answer rules (docs/protocol.md §5): only a passable device
+	 * answer is written as is, with the headers that forbid running it;
+	 * everything else is the relay's own JSON error. */
+	if (ans->outcome == RELAY_DEVICE && relay_answer_passable(ans)) {
+		FUZZ_CHECK(ans->status >= 200 && ans->status <= 599);
 		FUZZ_CHECK(blen == ans->body_len &&
 		    (blen == 0 || memcmp(body, ans->body, blen) == 0));
-	else
+		FUZZ_CHECK(find(s.p, (size_t)(end - s.p), "\r\n"
+		    "X-Content-Type-Options: nosniff\r\n") != NULL);
+		FUZZ_CHECK(find(s.p, (size_t)(end - s.p), "\r\n"
+		    "Content-Security-Policy: default-src 'none'; sandbox\r\n")
+		    != NULL);
+	} else
 		FUZZ_CHECK(json_check_valid(body, blen));
 	free(s.p);
 }

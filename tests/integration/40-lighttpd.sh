@@ -215,6 +215,8 @@ check "...all 8 reached the device" \
     test "$(grep -c 'body={"text":"c[1-8]"}' "$T/fake.requests")" = 8
 
 # --- a broker restart heals without restarting lighttpd --------------------------------
+check_hostile_answers ""
+check_hostile_mute ""
 check_broker_restart "" lighttpd "$LIGHTTPD_PID"
 check_ops_paths ""
 

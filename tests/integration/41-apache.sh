@@ -264,6 +264,8 @@ run_variant() {
 	    fcgi_count_ge 2
 
 	# --- a broker restart heals without restarting Apache ---
+	check_hostile_answers "$V: "
+	check_hostile_mute "$V: "
 	check_broker_restart "$V: " Apache "$APACHE_PID"
 	check_ops_paths "$V: "
 

@@ -218,14 +218,51 @@ test_device_answer(void **state)
 	assert_int_equal(response_send_answer(&ans, capture, NULL), 0);
 	assert_string_equal(header("Status"), "299 Success");
 
-	/* A content type that would break the header is not repeated. */
+	/* Every passed-on answer forbids sniffing, scripts and frames. */
+	assert_string_equal(header("X-Content-Type-Options"), "nosniff");
+	assert_string_equal(header("Content-Security-Policy"),
+	    "default-src 'none'; sandbox");
+
+	/* A content type with parameters, in any letter case, is kept. */
 	reset();
 	ans.status = 200;
-	ans.ctype = "text/html\r\nSet-Cookie: x=1";
+	ans.ctype = "Application/JSON; charset=utf-8";
 	ans.ctype_len = strlen(ans.ctype);
 	assert_int_equal(response_send_answer(&ans, capture, NULL), 0);
-	assert_string_equal(header("Content-Type"), "text/plain");
+	assert_string_equal(header("Content-Type"),
+	    "Application/JSON; charset=utf-8");
+
+	/* A content type that would break the header is refused. */
+	reset();
+	ans.ctype = "text/plain\r\nSet-Cookie: x=1";
+	ans.ctype_len = strlen(ans.ctype);
+	assert_int_equal(response_send_answer(&ans, capture, NULL), 0);
+	assert_error(502, "device_unreachable");
 	assert_null(header("Set-Cookie"));
+
+	/* HTML (or anything but JSON and plain text) is never served. */
+	reset();
+	ans.ctype = "text/html";
+	ans.ctype_len = strlen(ans.ctype);
+	assert_int_equal(response_send_answer(&ans, capture, NULL), 0);
+	assert_error(502, "device_unreachable");
+	reset();
+	ans.ctype = "text/plainx";
+	ans.ctype_len = strlen(ans.ctype);
+	assert_int_equal(response_send_answer(&ans, capture, NULL), 0);
+	assert_error(502, "device_unreachable");
+
+	/* 1xx: the web server would read the body as the real answer. */
+	reset();
+	ans.ctype = "text/plain";
+	ans.ctype_len = 10;
+	ans.status = 100;
+	assert_int_equal(response_send_answer(&ans, capture, NULL), 0);
+	assert_error(502, "device_unreachable");
+	reset();
+	ans.status = 199;
+	assert_int_equal(response_send_answer(&ans, capture, NULL), 0);
+	assert_error(502, "device_unreachable");
 
 	/* A status out of range from a broken broker is not passed on. */
 	reset();
