@@ -64,8 +64,10 @@ page_of() {
 check "...a public URL under a prefix: https://example.org/relay/owner/#token=..." \
     test "$(page_of https://example.org/relay/cloud?x=1)" = \
     "https://example.org/relay/owner/#token=$TOKEN"
-check "...a public URL without a path: https://example.org/owner/#token=..." \
-    test "$(page_of https://example.org)" = "https://example.org/owner/#token=$TOKEN"
+# The broker refuses such a --public-url, and awtrix-token such a file.
+check "...a stored public URL without a path is refused, nothing printed" \
+    sh -c "! '$BIN/awtrix-token' --state '$T/pg' url --page >'$T/pg.out' 2>/dev/null &&
+        ! test -s '$T/pg.out'" -- "$(page_of https://example.org 2>/dev/null)"
 
 # What `make install` puts in /usr/local/share/awtrix-cloud/www.
 mkdir -p "$T/www"

@@ -48,6 +48,8 @@ check "without WATCHDOG_USEC: READY=1" wait_for grep -q '^READY=1 sock=1 tcp=1$'
 sleep 1.5
 check "...and no WATCHDOG=1" test "$(n_of WATCHDOG=1)" = 0
 stop "$BROKER_PID" >/dev/null
+# The listener writes what it got after the broker exits: let it finish.
+wait_for grep -q '^STOPPING=1' "$N/messages"
 : >"$N/messages"
 start_broker
 check "without NOTIFY_SOCKET the broker serves" test -S "$BROKER_SOCK"
