@@ -62,7 +62,7 @@ bin/awtrix-broker: $(BROKER_OBJ) $(LIB)
 
 bin/awtrix-cloud.fcgi: $(FCGI_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi -ljson-c $(LDLIBS_SODIUM)
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(LDLIBS_SODIUM) -pthread
 
 bin/awtrix-agent: $(AGENT_OBJ) $(LIB)
 	@mkdir -p bin
