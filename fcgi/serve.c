@@ -10,17 +10,18 @@
 #include "upstream.h"
 
 /**
- * serve_init(s, cfg):
- * Prepare ${s} to serve requests with ${cfg}: allocate the body buffer once.
- * Return 0 or -1.
+ * serve_init(s, cfg, mux, slot):
+ * Prepare ${s} to serve requests with ${cfg} through slot ${slot} of
+ * ${mux}: allocate the body buffer once.  Return 0 or -1.
  */
 int
-serve_init(struct serve *s, const struct serve_config *cfg)
+serve_init(struct serve *s, const struct serve_config *cfg,
+    struct mux *mux, unsigned int slot)
 {
 	s->cfg = *cfg;
 	if ((s->body = malloc(cfg->max_body + 1)) == NULL)
 		goto err0;
-	if (upstream_init(&s->up, cfg->socket, cfg->timeout_ms) != 0)
+	if (upstream_init(&s->up, mux, slot) != 0)
 		goto err1;
 	return (0);
 
@@ -108,7 +109,7 @@ done:
 
 /**
  * serve_free(s):
- * Free what serve_init allocated and close the broker connection.
+ * Free what serve_init allocated.
  */
 void
 serve_free(struct serve *s)
