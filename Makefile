@@ -75,7 +75,7 @@ bin/awtrix-token: $(TOKEN_OBJ) $(LIB)
 # Unit tests (cmocka) and the test tools: fake AWTRIX, link probes, loads.
 tests/bin/test_%: tests/unit/test_%.c $(LIB)
 	@mkdir -p tests/bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lcmocka -ljson-c $(LDLIBS_SODIUM)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lcmocka -ljson-c $(LDLIBS_SODIUM) -pthread
 
 tests/bin/%: tests/tools/%.c $(LIB)
 	@mkdir -p tests/bin

@@ -91,10 +91,10 @@ mux_dispatch_locked(struct mux *m, unsigned long gen, const uint8_t *p,
 
 /*
  * Read the connection ${fd} of generation ${gen} until it ends, handing
- * every whole frame to its slot.  Return when it ends or a frame is
- * malformed (then logged: the broker is our own program).
+ * every whole frame to its slot.  Return 0 when it ends, or -1 (logged:
+ * the broker is our own program) when a frame is malformed.
  */
-static void
+static int
 mux_read(struct mux *m, int fd, unsigned long gen)
 {
 	size_t have = 0, off;
@@ -104,11 +104,11 @@ mux_read(struct mux *m, int fd, unsigned long gen)
 	for (;;) {
 		n = recv(fd, m->in + have, m->in_cap - have, 0);
 		if (n == 0)
-			return;
+			return (0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return;
+			return (0);
 		}
 		have += (size_t)n;
 		off = 0;
@@ -119,7 +119,7 @@ mux_read(struct mux *m, int fd, unsigned long gen)
 				pthread_mutex_unlock(&m->lock);
 				log_error("%s: malformed frame from the broker",
 				    __func__);
-				return;
+				return (-1);
 			}
 			if (have - off < FRONT_HEADER_LEN + (size_t)plen)
 				break;
@@ -152,12 +152,13 @@ mux_reader(void *arg)
 		gen = m->gen;
 		pthread_mutex_unlock(&m->lock);
 
-		mux_read(m, fd, gen);
-
-		pthread_mutex_lock(&m->lock);
-		if (!m->broken && !m->stop)
-			log_warn("%s: the broker closed the connection",
-			    __func__);
+		if (mux_read(m, fd, gen) == 0) {
+			pthread_mutex_lock(&m->lock);
+			if (!m->broken && !m->stop)
+				log_warn("%s: the broker closed the "
+				    "connection", __func__);
+		} else
+			pthread_mutex_lock(&m->lock);
 		mux_drop_locked(m, gen);
 		pthread_mutex_unlock(&m->lock);
 		/* No sender is inside send(2) on fd once send_lock is ours. */
@@ -396,11 +397,9 @@ mux_call(struct mux *m, unsigned int slot, const uint8_t *frame,
 	s->state = MUX_IDLE;
 	pthread_mutex_unlock(&m->lock);
 
-	if (state == MUX_GONE) {
-		log_warn("%s: the broker connection ended before the answer",
-		    __func__);
+	/* The reader logged the end of the connection, once for all. */
+	if (state == MUX_GONE)
 		return (MUX_DOWN);
-	}
 	if (front_decode(s->buf, s->len, out) != 0) {
 		log_error("%s: malformed frame from the broker", __func__);
 		return (MUX_DOWN);

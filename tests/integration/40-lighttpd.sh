@@ -63,7 +63,7 @@ spawn lighttpd "$LIGHTTPD" -D -f "$L/lighttpd.conf"
 LIGHTTPD_PID=$LASTPID
 wait_for listening "$PORT"
 wait_for listening "$PORT80"
-check "lighttpd starts max-procs (4) FastCGI processes" wait_for fcgi_count_ge 4
+check "lighttpd starts max-procs (2) FastCGI processes" wait_for fcgi_count_ge 2
 check "...running as $WEBUSER" \
     sh -c "ps -o user= -p \"\$(pgrep -f '^$PROG' | head -n 1)\" | grep -qx '$WEBUSER'"
 
