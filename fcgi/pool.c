@@ -95,6 +95,12 @@ pool_worker_main(void *arg)
 		}
 		serve_request(&w->s, &io);
 		io_finish(&io);
+		/*
+		 * Here, not inside the next FCGX_Accept_r: the response must be
+		 * flushed before in_accept says that a wake-up signal (and its
+		 * EINTR) may come.
+		 */
+		FCGX_Finish_r(&w->req);
 	}
 	FCGX_Finish_r(&w->req);
 	atomic_store(&w->done, 1);
