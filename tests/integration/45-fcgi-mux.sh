@@ -284,24 +284,39 @@ kill $SPAWNED 2>/dev/null
 wait_for gone $SPAWNED
 
 # mod_fcgid: one request per process; FcgidMaxProcessesPerClass is the limit.
-FCGID_MAX=$(sed -n 's/^[[:space:]]*FcgidMaxProcessesPerClass[[:space:]]*\([0-9]*\).*/\1/p' \
-    "$ROOT/apache/awtrix-cloud-fcgid.conf")
-start_apache fcgid
-MUTE=$((FCGID_MAX - 1))
-mute_flood "$MUTE"
-# mod_fcgid starts its processes one after the other (slow under
-# sanitizers and valgrind): up to 30 s.
-i=0
-while ! in_flight_ge "$MUTE" 2>/dev/null && [ $i -lt 300 ]; do
-	sleep 0.1; i=$((i + 1))
-done
-check "fcgid: $MUTE callers (FcgidMaxProcessesPerClass $FCGID_MAX - 1) wait on the mute device" \
-    in_flight_ge "$MUTE"
-req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
-    "$URL?mode=notify&token=$TOKEN"
-check "fcgid: ...another owner is still answered 200 by the last process" is 200
-check "fcgid: every mute caller was answered 504 or 429, none hung" mute_all_answered
-stop "$APACHE_PID" >/dev/null
+# Skipped for another build (make tsan-test): mod_fcgid runs one thread per
+# process, nothing for ThreadSanitizer there, and it starts its processes at
+# its own pace, which a slow-starting TSan build does not keep within the
+# waits of this scenario.
+if [ -n "${AWTRIX_TEST_FCGI:-}" ]; then
+	ok "fcgid: skipped for AWTRIX_TEST_FCGI builds # SKIP"
+else
+	FCGID_MAX=$(sed -n 's/^[[:space:]]*FcgidMaxProcessesPerClass[[:space:]]*\([0-9]*\).*/\1/p' \
+	    "$ROOT/apache/awtrix-cloud-fcgid.conf")
+	start_apache fcgid
+	MUTE=$((FCGID_MAX - 1))
+	# mod_fcgid starts its processes one after the other, about one a
+	# second: have it start them all first (they stay, idle), or the
+	# first mute callers would reach the broker's deadline before the last
+	# got a process.
+	for _ in 1 2 3; do
+		notify_many "$FCGID_MAX" fw
+		fcgi_count_ge "$FCGID_MAX" && break
+	done
+	mute_flood "$MUTE"
+	# Up to 30 s (slow under valgrind).
+	i=0
+	while ! in_flight_ge "$MUTE" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	check "fcgid: $MUTE callers (FcgidMaxProcessesPerClass $FCGID_MAX - 1) wait on the mute device" \
+	    in_flight_ge "$MUTE"
+	req -X POST -H 'Content-Type: application/json' --data-binary "$NOTIFY" \
+	    "$URL?mode=notify&token=$TOKEN"
+	check "fcgid: ...another owner is still answered 200 by the last process" is 200
+	check "fcgid: every mute caller was answered 504 or 429, none hung" mute_all_answered
+	stop "$APACHE_PID" >/dev/null
+fi
 
 check "the web servers' and FastCGI logs hold no token" sh -c \
     "! grep -h -e \"$TOKEN\" -e \"$MUTE_TOKEN\" -e \"$SLOW_TOKEN\" \"$T\"/lighttpd-error.log \"$T\"/fcgi-proxy.log \"$T\"/apache-*.log"
