@@ -63,7 +63,7 @@ bin/awtrix-broker: $(BROKER_OBJ) $(LIB)
 
 bin/awtrix-cloud.fcgi: $(FCGI_OBJ) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi -ljson-c $(LDLIBS_SODIUM)
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(LDLIBS_SODIUM) -pthread
 
 bin/awtrix-agent: $(AGENT_OBJ) $(LIB)
 	@mkdir -p bin
@@ -76,7 +76,7 @@ bin/awtrix-token: $(TOKEN_OBJ) $(LIB)
 # Unit tests (cmocka) and the test tools: fake AWTRIX, link probes, loads.
 tests/bin/test_%: tests/unit/test_%.c $(LIB)
 	@mkdir -p tests/bin
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lcmocka -ljson-c $(LDLIBS_SODIUM)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) -lcmocka -ljson-c $(LDLIBS_SODIUM) -pthread
 
 tests/bin/%: tests/tools/%.c $(LIB)
 	@mkdir -p tests/bin
@@ -123,10 +123,29 @@ bench: all testbin
 	@bench/run.sh
 	@bench/cluster.sh
 
+# The front end's threads under ThreadSanitizer: the multiplexer's unit
+# tests, then 45-fcgi-mux with a TSan build of awtrix-cloud.fcgi (any
+# ThreadSanitizer report in a log fails the scenario).
+TSAN_OUT = tests/bin/tsan
+TSAN_CFLAGS = $(filter-out -MMD -MP -O2,$(CFLAGS)) -O1 -fsanitize=thread
+$(TSAN_OUT)/awtrix-cloud.fcgi: $(wildcard fcgi/*.c fcgi/*.h lib/*.c lib/*.h)
+	@mkdir -p $(TSAN_OUT)
+	$(CC) $(TSAN_CFLAGS) -o $@ $(wildcard fcgi/*.c lib/*.c) -lfcgi \
+	    $(LDLIBS_SODIUM) -pthread
+$(TSAN_OUT)/test_mux: tests/unit/test_mux.c $(wildcard fcgi/*.c fcgi/*.h lib/*.c lib/*.h)
+	@mkdir -p $(TSAN_OUT)
+	$(CC) $(TSAN_CFLAGS) -o $@ $< $(wildcard lib/*.c) -lcmocka \
+	    $(LDLIBS_SODIUM) -pthread
+tsan-test: all testbin $(TSAN_OUT)/awtrix-cloud.fcgi $(TSAN_OUT)/test_mux
+	@scripts/deps test
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 $(TSAN_OUT)/test_mux
+	@AWTRIX_TEST_FCGI=$(CURDIR)/$(TSAN_OUT)/awtrix-cloud.fcgi \
+	    TSAN_OPTIONS=exitcode=66 tests/run 45-fcgi-mux
+
 clean:
 	rm -rf $(B) bin tests/bin
 
-.PHONY: all deps demo test testbin valgrind-test bench clean
+.PHONY: all deps demo test testbin valgrind-test tsan-test bench clean
 .SECONDARY:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -10,6 +10,20 @@
 #   E2E_SECS=3 E2E_CONNS="1 16" bench/e2e.sh    a quicker look
 #   E2E_SERVERS="lighttpd" bench/e2e.sh         one server only
 #   E2E_KEEP=1 bench/e2e.sh                     keep the logs (path on stderr)
+#   E2E_OWNERS=cheap bench/e2e.sh               the owners' side played by one
+#                                               fast process (loadagents --answer)
+#   E2E_FCGI=/path/awtrix-cloud.fcgi bench/e2e.sh   another relay build (before/after)
+#   E2E_OUT=/tmp/x.md bench/e2e.sh              write the report elsewhere
+#
+# Beside requests/s and latency, each row has the cloud side's CPU time per
+# request, from /proc/PID/stat (utime + stime of every thread) before and
+# after the measured run, divided by the requests wrk counted: the web
+# server's processes, the FastCGI processes and the broker, each apart, and
+# their sum.  The floor's broker column is what an idle broker costs.
+# E2E_OWNERS=agents (default): E2E_DEVICES real agents with a fake AWTRIX
+# each, so the owners' side shares CPU 1 with wrk and sets requests/s;
+# E2E_OWNERS=cheap: one loadagents process answers every request at once,
+# so that the cloud side is the limit.
 #
 # Servers: lighttpd (lighttpd/awtrix-cloud.conf, bin-path), apache-proxy-fcgi
 # (apache/awtrix-cloud-proxy-fcgi.conf, spawn-fcgi) and apache-fcgid
@@ -34,7 +48,9 @@ PROCS=${E2E_PROCS:-4}
 # one device round trip; wrk spreads the requests over the tokens.
 DEVICES=${E2E_DEVICES:-16}
 SERVERS=${E2E_SERVERS:-lighttpd apache-proxy-fcgi apache-fcgid}
-OUT=$ROOT/bench/e2e-results.md
+OUT=${E2E_OUT:-$ROOT/bench/e2e-results.md}
+OWNERS=${E2E_OWNERS:-agents}
+RELAY_BIN=${E2E_FCGI:-$ROOT/bin/awtrix-cloud.fcgi}
 MODS=/usr/lib/apache2/modules
 APACHE=$(command -v apache2 || echo /usr/sbin/apache2)
 LIGHTTPD=$(command -v lighttpd || echo /usr/sbin/lighttpd)
@@ -49,6 +65,8 @@ done
 make -s all testbin >/dev/null || { echo "e2e: make failed" >&2; exit 1; }
 cc -O2 bench/trivial-fcgi.c -lfcgi -o tests/bin/trivial-fcgi ||
     { echo "e2e: cannot build bench/trivial-fcgi.c" >&2; exit 1; }
+cc -O2 -std=c11 -D_GNU_SOURCE -Ilib -o tests/bin/benchtokens bench/benchtokens.c \
+    build/libawtrix.a -lsodium || { echo "e2e: cannot build bench/benchtokens.c" >&2; exit 1; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/awtrix-e2e.XXXXXX") || exit 1
 chmod 711 "$T"
@@ -77,7 +95,7 @@ fi
 bg() {
 	name=$1; shift
 	cpu=$SERVER_CPU
-	case "$name" in fake*|agent*) cpu=$DEVICE_CPU ;; esac
+	case "$name" in fake*|agent*|owners) cpu=$DEVICE_CPU ;; esac
 	$cpu "$@" >"$T/$name.out" 2>"$T/$name.log" &
 	LASTPID=$!
 	PIDS="$PIDS $LASTPID"
@@ -112,7 +130,7 @@ fi
 # The relay and the floor, each as "awtrix-cloud.fcgi" in a directory of
 # its own (the fcgid site runs ${AWTRIX_PROGRAM_DIR}/awtrix-cloud.fcgi).
 mkdir -p "$T/relay" "$T/floor"
-cp bin/awtrix-cloud.fcgi "$T/relay/awtrix-cloud.fcgi"
+cp "$RELAY_BIN" "$T/relay/awtrix-cloud.fcgi"
 cp tests/bin/trivial-fcgi "$T/floor/awtrix-cloud.fcgi"
 chmod 755 "$T/relay" "$T/floor" "$T"/*/awtrix-cloud.fcgi
 
@@ -130,6 +148,14 @@ AWTRIX_BROKER_RATE=1000000 AWTRIX_BROKER_BURST=1000000 \
     --listen "127.0.0.1:$BROKER_PORT" "${BROKER_USER[@]}"
 wait_until 10 test -S "$BROKER_SOCK" || { echo "e2e: broker did not start" >&2; exit 1; }
 TOKENS=""
+if [ "$OWNERS" = cheap ]; then
+	# One process plays every device and answers at once (200 "OK").
+	bg owners tests/bin/loadagents --broker "127.0.0.1:$BROKER_PORT" \
+	    --broker-key "$BROKER_PUB" --sources 4 --answer idle "$DEVICES"
+	wait_until 60 grep -q '^READY' "$T/owners.out" ||
+	    { echo "e2e: loadagents did not come up" >&2; exit 1; }
+	TOKENS=$(tests/bin/benchtokens 1 0 "$DEVICES" | tr '\n' ' ')
+else
 for d in $(seq "$DEVICES"); do
 	bg "fake$d" tests/bin/fake-awtrix --port 0
 	wait_until 10 grep -q '^port ' "$T/fake$d.out" ||
@@ -144,6 +170,7 @@ for d in $(seq "$DEVICES"); do
 	    { echo "e2e: agent $d did not register" >&2; exit 1; }
 	TOKENS="$TOKENS $(bin/awtrix-token --state "$T/agent$d" show)"
 done
+fi
 TOKEN=${TOKENS# }
 TOKEN=${TOKEN%% *}	# the first device's, for the warm-up request
 
@@ -259,15 +286,45 @@ stop_server() {
 	for p in $FCGI_PIDS; do stop_pid "$p"; done
 }
 
+# ticks PID...: utime + stime of these processes (all their threads), in
+# clock ticks.
+ticks() {
+	for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done |
+	    awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+}
+# group_pids SERVER BACKEND: "web fcgi broker" PID lists, comma-separated
+# inside a group.
+web_pids() {
+	case $1 in
+	lighttpd) echo "$SERVER_PID" ;;
+	*) pgrep -f "^$APACHE -f $T/$1-$2/apache.conf" | tr '\n' ' ' ;;
+	esac
+}
+fcgi_pids() { pgrep -f "^$T/$1/awtrix-cloud.fcgi" | tr '\n' ' '; }
+broker_pids() { pgrep -f "awtrix-broker serve --key $T/broker/key" | tr '\n' ' '; }
+HZ=$(getconf CLK_TCK)
+
 # measure SERVER BACKEND CONNS: one warm-up and one measured wrk run; one
-# line "server backend conns rps avg p50 p90 p99 errors" to $T/rows.
+# line "server backend conns rps avg p50 p90 p99 errors web_us fcgi_us
+# broker_us cloud_us" to $T/rows (CPU µs per request).
 measure() {
 	thr=$(( $3 < 2 ? 1 : 2 ))
 	$WRK_CPU wrk -t"$thr" -c"$3" -d2s -s bench/notify.lua "$URL" -- $TOKENS \
 	    >/dev/null 2>&1
+	wp=$(web_pids "$1" "$2") fp=$(fcgi_pids "$2") bp=$(broker_pids)
+	# shellcheck disable=SC2086
+	w0=$(ticks $wp) f0=$(ticks $fp) b0=$(ticks $bp)
 	$WRK_CPU wrk -t"$thr" -c"$3" -d"${SECS}s" --latency --timeout 15s \
 	    -s bench/notify.lua "$URL" -- $TOKENS >"$T/wrk.out" 2>&1
-	awk -v srv="$1" -v be="$2" -v c="$3" '
+	# shellcheck disable=SC2086
+	w1=$(ticks $wp) f1=$(ticks $fp) b1=$(ticks $bp)
+	nreq=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$T/wrk.out")
+	cpu=$(awk -v n="${nreq:-0}" -v hz="$HZ" -v w=$((w1 - w0)) -v f=$((f1 - f0)) \
+	    -v b=$((b1 - b0)) 'BEGIN {
+		if (n <= 0) { print "n/a n/a n/a n/a"; exit }
+		k = 1e6 / hz / n
+		printf "%.1f %.1f %.1f %.1f", w * k, f * k, b * k, (w + f + b) * k }')
+	awk -v srv="$1" -v be="$2" -v c="$3" -v cpu="$cpu" '
 	function ms(v) {
 		if (v ~ /us$/) return sprintf("%.2f", v / 1000)
 		if (v ~ /ms$/) return sprintf("%.2f", v + 0)
@@ -282,12 +339,12 @@ measure() {
 	/Non-2xx or 3xx responses:/ { err += $NF }
 	/Socket errors:/ { for (i = 3; i <= NF; i += 2) err += $(i + 1) }
 	END {
-		printf "%s %s %s %s %s %s %s %s %d\n", srv, be, c, rps ? rps : "n/a",
+		printf "%s %s %s %s %s %s %s %s %d %s\n", srv, be, c, rps ? rps : "n/a",
 		    avg ? avg : "n/a", p50 ? p50 : "n/a", p90 ? p90 : "n/a",
-		    p99 ? p99 : "n/a", err
+		    p99 ? p99 : "n/a", err, cpu
 	}' "$T/wrk.out" | tee -a "$T/rows" | awk '{
-		printf "  %-18s %-6s c=%-3s %8s req/s  avg %7s ms  p50 %7s  p90 %7s  p99 %7s  errors %s\n",
-		    $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
+		printf "  %-18s %-6s c=%-3s %8s req/s  avg %7s ms  p50 %7s  p90 %7s  p99 %7s  errors %s  CPU µs/req: web %s fcgi %s broker %s cloud %s\n",
+		    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }'
 }
 
 : >"$T/rows"
@@ -297,7 +354,7 @@ for srv in $SERVERS; do
 	for be in relay floor; do
 		echo "$srv, $be:"
 		if ! start_server "$srv" "$be"; then
-			for c in $CONNS; do echo "$srv $be $c n/a n/a n/a n/a n/a 0" >>"$T/rows"; done
+			for c in $CONNS; do echo "$srv $be $c n/a n/a n/a n/a n/a 0 n/a n/a n/a n/a" >>"$T/rows"; done
 			stop_server
 			continue
 		fi
@@ -330,9 +387,26 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo "limit (5/s, burst 30) would answer 429 to a load test. Latencies in ms;"
 	echo "errors = non-2xx answers + socket errors."
 	echo
-	echo "| server | backend | connections | requests/s | avg | p50 | p90 | p99 | errors |"
-	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
-	awk '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' "$T/rows"
+	echo "Owners' side: $OWNERS ($([ "$OWNERS" = cheap ] && echo "one loadagents --answer process playing $DEVICES devices" || echo "$DEVICES agents and fake clocks")). Relay program: $RELAY_BIN."
+	echo
+	echo "| server | backend | connections | requests/s | avg | p50 | p90 | p99 | errors | CPU µs/req web | fcgi | broker | cloud |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	awk '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }' "$T/rows"
+	echo
+	echo "Cloud-side CPU per request, relay ÷ floor:"
+	echo
+	awk '{ k = $1 " " $3; if ($2 == "relay") r[k] = $13; else f[k] = $13; o[k] = NR }
+	END {
+		n = 0; for (k in o) keys[++n] = k
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+			if (o[keys[j]] < o[keys[i]]) { t = keys[i]; keys[i] = keys[j]; keys[j] = t }
+		for (i = 1; i <= n; i++) {
+			split(keys[i], a, " ")
+			if (r[keys[i]] + 0 > 0 && f[keys[i]] + 0 > 0)
+				printf "- %s, %s connections: %.2f×\n", a[1], a[2], r[keys[i]] / f[keys[i]]
+			else printf "- %s, %s connections: n/a\n", a[1], a[2]
+		}
+	}' "$T/rows"
 	echo
 	echo "Relay as a share of the floor (requests/s):"
 	echo

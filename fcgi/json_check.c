@@ -1,13 +1,8 @@
-#include <limits.h>
+#include <stdint.h>
 #include <string.h>
-
-#include <json-c/json.h>
+#include <strings.h>
 
 #include "json_check.h"
-
-#ifndef JSON_TOKENER_VALIDATE_UTF8
-#define JSON_TOKENER_VALIDATE_UTF8 0
-#endif
 
 static int
 json_check_space(uint8_t c)
@@ -105,7 +100,6 @@ json_check_number(const uint8_t *body, size_t len, size_t i)
 /*
  * The length of the well-formed UTF-8 sequence (RFC 3629: no overlong
  * forms, no surrogates, nothing above U+10FFFF) starting at body[i], or 0.
- * json-c only checks the bit patterns of lead and continuation bytes.
  */
 static size_t
 json_check_utf8(const uint8_t *body, size_t len, size_t i)
@@ -137,60 +131,70 @@ json_check_utf8(const uint8_t *body, size_t len, size_t i)
 	return (n);
 }
 
-/*
- * The tokens of RFC 8259, checked before json-c sees the text, because
- * json-c lets through even with JSON_TOKENER_STRICT: single-quoted keys,
- * control characters inside strings, NaN, Infinity and "1.".  json-c then
- * checks the structure.  Return 1 if every token is well formed, else 0.
- */
 static int
-json_check_lexical(const uint8_t *body, size_t len)
+json_check_hex(uint8_t c)
 {
-	static const char *const words[] = { "true", "false", "null" };
-	size_t i = 0, j, k, n;
+	return ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F'));
+}
+
+/*
+ * Skip the string whose opening quote is at ${body}[${i}] and return the
+ * index after its closing quote, or 0 if it is malformed: a control
+ * character, an escape that RFC 8259 does not have, or a byte sequence
+ * that is not UTF-8.
+ */
+static size_t
+json_check_string(const uint8_t *body, size_t len, size_t i)
+{
+	size_t n, k;
 	uint8_t c;
 
-	while (i < len) {
+	for (i++; i < len; i++) {
 		c = body[i];
-		if (c == '"') {
-			for (i++; i < len && body[i] != '"'; i++) {
-				if (body[i] < 0x20)
-					return (0);
-				if (body[i] == '\\')
-					i++;
-				else if (body[i] >= 0x80) {
-					if ((n = json_check_utf8(body, len, i)) == 0)
-						return (0);
-					i += n - 1;
-				}
-			}
-			if (i >= len)
-				return (0);
-			i++;
-		} else if (c == '-' || json_check_digit(c)) {
-			if ((i = json_check_number(body, len, i)) == 0)
-				return (0);
-		} else if (c >= 'a' && c <= 'z') {
-			for (j = i; j < len && body[j] >= 'a' && body[j] <= 'z';
-			    j++)
-				continue;
-			for (k = 0; k < 3; k++) {
-				n = strlen(words[k]);
-				if (j - i == n &&
-				    memcmp(body + i, words[k], n) == 0)
-					break;
-			}
-			if (k == 3)
-				return (0);
-			i = j;
-		} else if (json_check_space(c) || c == '{' || c == '}' ||
-		    c == '[' || c == ']' || c == ',' || c == ':') {
-			i++;
-		} else {
+		if (c == '"')
+			return (i + 1);
+		if (c < 0x20)
 			return (0);
+		if (c == '\\') {
+			if (++i >= len)
+				return (0);
+			c = body[i];
+			if (c == 'u') {
+				if (len - i < 5)
+					return (0);
+				for (k = 1; k <= 4; k++)
+					if (!json_check_hex(body[i + k]))
+						return (0);
+				i += 4;
+			} else if (strchr("\"\\/bfnrt", c) == NULL || c == '\0')
+				return (0);
+		} else if (c >= 0x80) {
+			if ((n = json_check_utf8(body, len, i)) == 0)
+				return (0);
+			i += n - 1;
 		}
 	}
-	return (1);
+	return (0);
+}
+
+/* Skip the literal ${word} at ${body}[${i}]; return the index after or 0. */
+static size_t
+json_check_word(const uint8_t *body, size_t len, size_t i, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (len - i < n || memcmp(body + i, word, n) != 0)
+		return (0);
+	return (i + n);
+}
+
+static size_t
+json_check_skip_space(const uint8_t *body, size_t len, size_t i)
+{
+	while (i < len && json_check_space(body[i]))
+		i++;
+	return (i);
 }
 
 /**
@@ -199,37 +203,86 @@ json_check_lexical(const uint8_t *body, size_t len)
  * double-quoted strings, no control characters in strings, valid UTF-8,
  * no NaN, nesting within json-c's limit of JSON_CHECK_DEPTH levels, nothing
  * but white space after it), else 0.
+ *
+ * One pass, no allocation, nothing locale-dependent: the grammar of
+ * RFC 8259 with a stack of one bit per open object (1) or array (0).  The
+ * fuzz target cross-checks it against json-c and an independent validator.
  */
 int
 json_check_valid(const uint8_t *body, size_t len)
 {
-	struct json_tokener *tok;
-	json_object *obj;
-	enum json_tokener_error e;
-	int ok = 0;
+	uint64_t stack = 0;	/* bit d: level d + 1 is an object */
+	unsigned int depth = 0;
+	size_t i = 0;
+	uint8_t c;
 
-	if (len == 0 || len > INT_MAX || !json_check_lexical(body, len))
+	if (len == 0)
 		return (0);
-	if ((tok = json_tokener_new_ex(JSON_CHECK_DEPTH)) == NULL)
+value:
+	i = json_check_skip_space(body, len, i);
+	if (i >= len)
 		return (0);
-	json_tokener_set_flags(tok,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, (const char *)body, (int)len);
-	e = json_tokener_get_error(tok);
-	/* A JSON null parses to a NULL object: only the error code counts. */
-	if (e == json_tokener_success) {
-		/* json-c eats trailing white space: all of it must be gone. */
-		ok = json_tokener_get_parse_end(tok) == len;
-	} else if (e == json_tokener_continue) {
-		/*
-		 * A number or literal at the very end is only complete once
-		 * something follows it: end the text with a space.
-		 */
-		obj = json_tokener_parse_ex(tok, " ", 1);
-		ok = json_tokener_get_error(tok) == json_tokener_success &&
-		    json_tokener_get_parse_end(tok) == 1;
+	c = body[i];
+	if (c == '{' || c == '[') {
+		if (depth >= JSON_CHECK_DEPTH)
+			return (0);
+		stack = (stack & ~((uint64_t)1 << depth)) |
+		    ((uint64_t)(c == '{') << depth);
+		depth++;
+		i = json_check_skip_space(body, len, i + 1);
+		if (i < len && body[i] == (c == '{' ? '}' : ']')) {
+			depth--;
+			i++;
+			goto after;
+		}
+		if (c == '{')
+			goto key;
+		goto value;
+	} else if (c == '"')
+		i = json_check_string(body, len, i);
+	else if (c == '-' || json_check_digit(c))
+		i = json_check_number(body, len, i);
+	else if (c == 't')
+		i = json_check_word(body, len, i, "true");
+	else if (c == 'f')
+		i = json_check_word(body, len, i, "false");
+	else if (c == 'n')
+		i = json_check_word(body, len, i, "null");
+	else
+		return (0);
+	if (i == 0)
+		return (0);
+after:
+	i = json_check_skip_space(body, len, i);
+	if (depth == 0)
+		return (i == len);
+	if (i >= len)
+		return (0);
+	c = body[i++];
+	if (stack & ((uint64_t)1 << (depth - 1))) {
+		if (c == '}') {
+			depth--;
+			goto after;
+		}
+		if (c == ',')
+			goto key;
+		return (0);
 	}
-	json_object_put(obj);
-	json_tokener_free(tok);
-	return (ok);
+	if (c == ']') {
+		depth--;
+		goto after;
+	}
+	if (c == ',')
+		goto value;
+	return (0);
+key:
+	i = json_check_skip_space(body, len, i);
+	if (i >= len || body[i] != '"' ||
+	    (i = json_check_string(body, len, i)) == 0)
+		return (0);
+	i = json_check_skip_space(body, len, i);
+	if (i >= len || body[i] != ':')
+		return (0);
+	i++;
+	goto value;
 }

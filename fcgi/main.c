@@ -1,7 +1,8 @@
 /*
  * awtrix-cloud.fcgi: the HTTP side of AWTRIX Cloud.  Under a FastCGI
- * listener it serves requests until SIGTERM; started as plain CGI it serves
- * the one request of its environment and stdin.  Either way every request
+ * listener it serves requests until SIGTERM, many at once (fcgi/pool.c),
+ * all over one broker connection (fcgi/mux.c); started as plain CGI it
+ * serves the one request of its environment and stdin.  Either way every request
  * is checked, handed to the broker over its Unix socket, and answered with
  * the device's answer or an error of the status table (design §4).
  */
@@ -17,6 +18,9 @@
 
 #include "io.h"
 #include "log.h"
+#include "metrics.h"
+#include "mux.h"
+#include "pool.h"
 #include "relay.h"
 #include "response.h"
 #include "serve.h"
@@ -26,8 +30,7 @@
 #define DEFAULT_TIMEOUT_MS 10000
 #define MAX_TIMEOUT_MS 600000
 #define DEFAULT_MAX_BODY 16384
-
-static volatile sig_atomic_t main_stop;
+#define DEFAULT_THREADS 256
 
 static void
 usage(FILE *f)
@@ -48,8 +51,11 @@ usage(FILE *f)
 	    ")\n"
 	    "  AWTRIX_TIMEOUT_MS     how long to wait for the device (%d)\n"
 	    "  AWTRIX_MAX_BODY       largest request body in bytes (%d,\n"
-	    "                        at most %d)\n",
-	    DEFAULT_TIMEOUT_MS, DEFAULT_MAX_BODY, RELAY_BODY_MAX);
+	    "                        at most %d)\n"
+	    "  AWTRIX_THREADS        FastCGI requests served at once by this\n"
+	    "                        process, one thread each (%d, at most %d)\n",
+	    DEFAULT_TIMEOUT_MS, DEFAULT_MAX_BODY, RELAY_BODY_MAX,
+	    DEFAULT_THREADS, MUX_SLOTS_MAX);
 }
 
 /*
@@ -85,12 +91,18 @@ static int
 main_config(struct serve_config *cfg)
 {
 	unsigned long timeout = DEFAULT_TIMEOUT_MS, body = DEFAULT_MAX_BODY;
+	unsigned long threads = DEFAULT_THREADS;
 	const char *sock = getenv("AWTRIX_BROKER_SOCKET");
 
 	cfg->socket = sock != NULL && *sock != '\0' ? sock : DEFAULT_SOCKET;
 	if (main_env_number("AWTRIX_TIMEOUT_MS", MAX_TIMEOUT_MS, &timeout) ||
-	    main_env_number("AWTRIX_MAX_BODY", (unsigned long)-1 / 10, &body))
+	    main_env_number("AWTRIX_MAX_BODY", (unsigned long)-1 / 10, &body) ||
+	    main_env_number("AWTRIX_THREADS", MUX_SLOTS_MAX, &threads))
 		return (-1);
+	if (threads == 0) {
+		log_error("AWTRIX_THREADS must be at least 1");
+		return (-1);
+	}
 	if (timeout == 0) {
 		log_error("AWTRIX_TIMEOUT_MS must be at least 1");
 		return (-1);
@@ -102,15 +114,18 @@ main_config(struct serve_config *cfg)
 	}
 	cfg->timeout_ms = (int)timeout;
 	cfg->max_body = body;
+	cfg->threads = (unsigned int)threads;
 	return (0);
 }
 
 /* Serve the one request of a plain CGI run. */
 static int
-main_cgi(struct serve *s, int config_ok)
+main_cgi(const struct serve_config *cfg, int config_ok)
 {
-	struct io io = { NULL, s->cfg.timeout_ms };
+	struct io io = { NULL, cfg->timeout_ms };
 	struct response r;
+	struct serve s;
+	struct mux mux;
 
 	if (getenv("REQUEST_METHOD") == NULL) {
 		log_error("not started by a web server (no REQUEST_METHOD); "
@@ -122,81 +137,28 @@ main_cgi(struct serve *s, int config_ok)
 		response_send(&r, io_write, &io);
 		return (1);
 	}
-	serve_request(s, &io);
+	if (mux_init(&mux, cfg->socket, cfg->timeout_ms, 1) != 0)
+		goto fail;
+	if (serve_init(&s, cfg, &mux, 0) != 0) {
+		mux_free(&mux);
+		goto fail;
+	}
+	serve_request(&s, &io);
+	serve_free(&s);
+	mux_free(&mux);
 	return (0);
-}
 
-static void
-main_on_term(int sig)
-{
-	(void)sig;
-	main_stop = 1;
-	FCGX_ShutdownPending();
-}
-
-/*
- * Serve FastCGI requests until SIGTERM (or SIGUSR1).  They are blocked while a request
- * is served, so that it never interrupts one: it is taken (and ends the
- * loop) only while waiting for the next request.
- */
-static int
-main_fastcgi(struct serve *s)
-{
-	struct sigaction sa;
-	sigset_t term;
-	FCGX_Request req;
-	struct io io = { &req, s->cfg.timeout_ms };
-	int rc;
-
-	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&req, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_error("%s: cannot initialise FastCGI", __func__);
-		return (1);
-	}
-	/* After FCGX_Init, which installs its own SIGUSR1 handler: that one
-	 * only marks a shutdown pending, and Accept then fails with EINTR
-	 * for ever.  SIGUSR1 (multiwatch's default) means SIGTERM here. */
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigaddset(&term, SIGUSR1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = main_on_term;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;	/* no SA_RESTART: accept() must return */
-	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGUSR1, &sa, NULL) == -1 ||
-	    sigprocmask(SIG_BLOCK, &term, NULL) == -1) {
-		log_error("%s: signals: %s", __func__, strerror(errno));
-		return (1);
-	}
-	for (;;) {
-		sigprocmask(SIG_UNBLOCK, &term, NULL);
-		rc = main_stop ? -1 : FCGX_Accept_r(&req);
-		sigprocmask(SIG_BLOCK, &term, NULL);
-		if (main_stop)
-			break;
-		if (rc == -EINTR)
-			continue;
-		if (rc < 0) {
-			log_error("%s: cannot accept a request (%d)", __func__,
-			    rc);
-			FCGX_Free(&req, 1);
-			return (1);
-		}
-		serve_request(s, &io);
-		io_finish(&io);
-		FCGX_Finish_r(&req);
-	}
-	FCGX_Finish_r(&req);
-	FCGX_Free(&req, 1);
-	return (0);
+fail:
+	log_error("out of memory");
+	response_local(&r, 503, "the relay is not available; retry later");
+	response_send(&r, io_write, &io);
+	return (1);
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct serve_config cfg;
-	struct serve s;
 	int config_ok, rc;
 
 	log_init(PROGNAME);
@@ -228,15 +190,13 @@ main(int argc, char *argv[])
 		cfg.socket = DEFAULT_SOCKET;
 		cfg.timeout_ms = DEFAULT_TIMEOUT_MS;
 		cfg.max_body = 0;
+		cfg.threads = 1;
 	}
-	if (serve_init(&s, &cfg) != 0) {
-		log_error("out of memory");
-		return (1);
-	}
+	/* Before any thread: the broker socket of /metrics and refusals. */
+	metrics_init(cfg.socket);
 	if (FCGX_IsCGI())
-		rc = main_cgi(&s, config_ok);
+		rc = main_cgi(&cfg, config_ok);
 	else
-		rc = config_ok ? main_fastcgi(&s) : 1;
-	serve_free(&s);
+		rc = config_ok ? pool_run(&cfg) : 1;
 	return (rc);
 }

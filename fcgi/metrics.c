@@ -3,11 +3,15 @@
  * connection of their own, apart from the relay's (upstream.c), so that
  * neither can disturb the other: opened when first needed, kept, and
  * dropped after any error.  Nothing here writes a token, a query string or
- * an address anywhere: the path is compared, never logged.
+ * an address anywhere: the path is compared, never logged.  The worker
+ * threads of pool.c share that connection and its buffer: metrics_lock
+ * serialises them (a scrape or a refusal is rare; requests never wait on
+ * it).
  */
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +23,9 @@
 
 #define METRICS_HEALTH_MS 2000	/* /healthz: a broker slower than this is down */
 
-static const char *metrics_socket;	/* the broker's, from the first request */
+static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *metrics_socket;	/* set by metrics_init, then read-only */
+/* Under metrics_lock: */
 static int metrics_fd = -1;
 static uint32_t metrics_id;
 static uint8_t metrics_buf[FRONT_FRAME_MAX];
@@ -39,6 +45,16 @@ metrics_connect(void)
 	if (metrics_fd == -1 && metrics_socket != NULL)
 		metrics_fd = front_connect(metrics_socket);
 	return (metrics_fd);
+}
+
+/**
+ * metrics_init(socket):
+ * Use the broker socket ${socket}; called once, before any thread starts.
+ */
+void
+metrics_init(const char *socket)
+{
+	metrics_socket = socket;
 }
 
 /* Send ${frame} and wait for the answer of the same id: 0 or -1. */
@@ -110,8 +126,8 @@ metrics_reply(struct io *io, int head, const char *status, const char *ctype,
  * metrics_serve(io, socket, timeout_ms):
  * If the request of ${io} is for /metrics or /healthz, answer it (asking
  * the broker at ${socket}, waiting at most ${timeout_ms}) and return 1;
- * else return 0 and leave it to the relay.  Remembers ${socket} for
- * metrics_refused.
+ * else return 0 and leave it to the relay.  (${socket} is the one of
+ * metrics_init.)
  */
 int
 metrics_serve(struct io *io, const char *socket, int timeout_ms)
@@ -123,7 +139,7 @@ metrics_serve(struct io *io, const char *socket, int timeout_ms)
 	long n;
 	int head, health;
 
-	metrics_socket = socket;
+	(void)socket;
 	if ((path = metrics_path(io)) == NULL)
 		return (0);
 	health = path[1] == 'h';
@@ -134,6 +150,7 @@ metrics_serve(struct io *io, const char *socket, int timeout_ms)
 		    "Allow: GET, HEAD\r\n", "only GET and HEAD\n", 18);
 		return (1);
 	}
+	pthread_mutex_lock(&metrics_lock);
 	id = ++metrics_id;
 	n = health ? front_encode_stats(frame, sizeof(frame), id) :
 	    front_encode_metrics(frame, sizeof(frame), id);
@@ -145,6 +162,7 @@ metrics_serve(struct io *io, const char *socket, int timeout_ms)
 			log_warn_ev("metrics.broker_unreachable",
 			    "%s: no metrics from the broker", __func__);
 		metrics_close();
+		pthread_mutex_unlock(&metrics_lock);
 		metrics_reply(io, head, "503 Service Unavailable", METRICS_TEXT,
 		    "Retry-After: 5\r\n", "broker unreachable\n", 19);
 		return (1);
@@ -155,6 +173,7 @@ metrics_serve(struct io *io, const char *socket, int timeout_ms)
 		metrics_reply(io, head, "200 OK",
 		    "text/plain; version=0.0.4; charset=utf-8", "", m.text,
 		    m.text_len);
+	pthread_mutex_unlock(&metrics_lock);	/* m.text is metrics_buf */
 	return (1);
 }
 
@@ -171,19 +190,23 @@ metrics_refused(int status)
 	long n;
 	int i;
 
-	if (status < 0 || status > 65535 ||
-	    (n = front_encode_refused(frame, sizeof(frame), ++metrics_id,
-	    (uint16_t)status)) < 0)
+	if (status < 0 || status > 65535)
 		return;
+	pthread_mutex_lock(&metrics_lock);
+	if ((n = front_encode_refused(frame, sizeof(frame), ++metrics_id,
+	    (uint16_t)status)) < 0)
+		goto out;
 	for (i = 0; i < 2; i++) {
 		if (metrics_connect() == -1)
-			return;
+			goto out;
 		if (send(metrics_fd, frame, (size_t)n,
 		    MSG_DONTWAIT | MSG_NOSIGNAL) == n)
-			return;
+			goto out;
 		/* A short or failed send leaves the stream unusable. */
 		metrics_close();
 		if (errno != EPIPE && errno != ECONNRESET)
-			return;
+			goto out;
 	}
+out:
+	pthread_mutex_unlock(&metrics_lock);
 }

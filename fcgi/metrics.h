@@ -13,11 +13,17 @@
 #include "io.h"
 
 /**
+ * metrics_init(socket):
+ * Use the broker socket ${socket}; called once, before any thread starts.
+ */
+void metrics_init(const char *socket);
+
+/**
  * metrics_serve(io, socket, timeout_ms):
  * If the request of ${io} is for /metrics or /healthz, answer it (asking
  * the broker at ${socket}, waiting at most ${timeout_ms}) and return 1;
- * else return 0 and leave it to the relay.  Remembers ${socket} for
- * metrics_refused.
+ * else return 0 and leave it to the relay.  (${socket} is the one of
+ * metrics_init.)
  */
 int metrics_serve(struct io *io, const char *socket, int timeout_ms);
 

@@ -362,6 +362,12 @@ request_set_body(struct request *rq, const uint8_t *body, size_t len,
 			    "than this relay accepts"));
 		break;
 	}
+	/* A UTF-8 byte-order mark (some editors and clients write one) is
+	 * not JSON, and the clock's parser would choke on it: drop it. */
+	if (len >= 3 && body[0] == 0xEF && body[1] == 0xBB && body[2] == 0xBF) {
+		body += 3;
+		len -= 3;
+	}
 	if (len > 0 && (json_check_declared(rq->req.ctype, rq->req.ctype_len) ||
 	    json_check_looks_like(body, len)) && !json_check_valid(body, len))
 		return (request_fail(err, 400, "the body is not valid JSON"));

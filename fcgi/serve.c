@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <sodium.h>
@@ -11,17 +12,18 @@
 #include "upstream.h"
 
 /**
- * serve_init(s, cfg):
- * Prepare ${s} to serve requests with ${cfg}: allocate the body buffer once.
- * Return 0 or -1.
+ * serve_init(s, cfg, mux, slot):
+ * Prepare ${s} to serve requests with ${cfg} through slot ${slot} of
+ * ${mux}: allocate the body buffer once.  Return 0 or -1.
  */
 int
-serve_init(struct serve *s, const struct serve_config *cfg)
+serve_init(struct serve *s, const struct serve_config *cfg,
+    struct mux *mux, unsigned int slot)
 {
 	s->cfg = *cfg;
 	if ((s->body = malloc(cfg->max_body + 1)) == NULL)
 		goto err0;
-	if (upstream_init(&s->up, cfg->socket, cfg->timeout_ms) != 0)
+	if (upstream_init(&s->up, mux, slot) != 0)
 		goto err1;
 	return (0);
 
@@ -69,6 +71,7 @@ serve_request(struct serve *s, struct io *io)
 	struct request_env env;
 	struct request_error err;
 	struct relay_answer ans;
+	char msg[200];
 	long n;
 
 	if (metrics_serve(io, s->cfg.socket, s->cfg.timeout_ms))
@@ -96,7 +99,14 @@ serve_request(struct serve *s, struct io *io)
 
 	switch (upstream_call(&s->up, rq.token, &rq.req, &ans)) {
 	case UPSTREAM_ANSWER:
-		if (response_send_answer(&ans, io_write, io) != 0)
+		if (ans.outcome == RELAY_NOT_ALLOWED) {
+			/* Name the mode: a typo is the likeliest cause. */
+			snprintf(msg, sizeof(msg), "the device's agent does not "
+			    "allow mode=%.*s: it is not a known endpoint, or "
+			    "the owner denied it (awtrix-agent --allow/--deny)",
+			    (int)rq.req.mode_len, rq.req.mode);
+			serve_error(io, 403, msg);
+		} else if (response_send_answer(&ans, io_write, io) != 0)
 			log_warn("%s: cannot write the response", __func__);
 		break;
 	case UPSTREAM_TIMEOUT:
@@ -113,7 +123,7 @@ done:
 
 /**
  * serve_free(s):
- * Free what serve_init allocated and close the broker connection.
+ * Free what serve_init allocated.
  */
 void
 serve_free(struct serve *s)

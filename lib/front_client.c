@@ -188,6 +188,19 @@ fail:
 }
 
 /**
+ * front_send_frame(fd, frame, len, timeout_ms):
+ * Send all ${len} bytes of ${frame} on ${fd} within ${timeout_ms}, without
+ * reading anything (the answer is read by whoever reads ${fd}).  Return 0,
+ * -2 on timeout, or -1 with errno EPIPE: the frame did not go through whole.
+ */
+int
+front_send_frame(int fd, const uint8_t *frame, size_t len, int timeout_ms)
+{
+	return (front_send(fd, frame, len, front_now_ms() +
+	    (timeout_ms > 0 ? timeout_ms : 0)));
+}
+
+/**
  * front_call(fd, frame, len, id, timeout_ms, buf, cap, out):
  * Send the whole frame ${frame} of ${len} bytes, then read frames until one
  * carries request id ${id}, discarding answers to earlier requests that

@@ -3,8 +3,9 @@
 
 /*
  * The client side of the front protocol, blocking with a deadline: used by
- * awtrix-cloud.fcgi (one persistent connection per process) and by
- * `awtrix-broker stats`.
+ * awtrix-cloud.fcgi (one connection per process shared by all its threads,
+ * fcgi/mux.c, which reads the answers itself) and by `awtrix-broker stats`
+ * (front_call: one request, then its answer).
  */
 
 #include <stddef.h>
@@ -18,6 +19,15 @@
  * (close-on-exec) or -1 with errno set.
  */
 int front_connect(const char *path);
+
+/**
+ * front_send_frame(fd, frame, len, timeout_ms):
+ * Send all ${len} bytes of ${frame} on ${fd} within ${timeout_ms}, without
+ * reading anything (the answer is read by whoever reads ${fd}).  Return 0,
+ * -2 on timeout, or -1 with errno EPIPE: the frame did not go through whole.
+ */
+int front_send_frame(int fd, const uint8_t *frame, size_t len,
+    int timeout_ms);
 
 /**
  * front_call(fd, frame, len, id, timeout_ms, buf, cap, out):

@@ -22,11 +22,11 @@ cleanup() {
 	done
 	wait 2>/dev/null
 	# Under `make SANITIZE=1`, any report in any program's log fails.
-	if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+	if grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer' \
 	    "$T"/*.log >"$T/sanitizer" 2>/dev/null; then
 		for f in $(cat "$T/sanitizer"); do
 			not_ok "sanitizer report in $(basename "$f")"
-			grep -E -A12 'ERROR: |runtime error:' "$f" | head -40 |
+			grep -E -A12 'ERROR: |runtime error:|WARNING: ThreadSanitizer' "$f" | head -40 |
 			    sed 's/^/#   /'
 		done
 	fi

@@ -18,7 +18,8 @@ else
 fi
 chmod 711 "$T"
 mkdir -p "$T/prog"
-cp "$BIN/awtrix-cloud.fcgi" "$T/prog/awtrix-cloud.fcgi"
+# AWTRIX_TEST_FCGI: another build of it (make tsan-test).
+cp "${AWTRIX_TEST_FCGI:-$BIN/awtrix-cloud.fcgi}" "$T/prog/awtrix-cloud.fcgi"
 chmod 755 "$T/prog" "$T/prog/awtrix-cloud.fcgi"
 PROG=$T/prog/awtrix-cloud.fcgi
 

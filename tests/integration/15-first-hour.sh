@@ -147,3 +147,12 @@ check "a form-encoded body: 400 that says to use application/json" \
     sh -c "[ '$STATUS' = 400 ] && grep -q 'Content-Type application/json' '$T/resp.b'"
 cgi POST "mode=rtttl&token=$(token_of a4)" 'x:d=4,o=5,b=100:c' application/x-www-form-urlencoded
 check "...but rtttl's plain-text body still reaches the clock" is_status 200
+
+# --- 8. a byte-order mark, an unknown mode -------------------------------
+cgi POST "mode=notify&token=$(token_of a4)" "$(printf '\357\273\277'){\"text\":\"bom\"}" application/json
+check "JSON with a UTF-8 byte-order mark: 200, and the clock gets it without the mark" \
+    sh -c "[ '$STATUS' = 200 ] && grep -q 'POST /api/notify .*bom' '$T/f2.requests' &&
+        ! grep -q \"\$(printf '\\357\\273\\277')\" '$T/f2.requests'"
+cgi POST "mode=notfiy&token=$(token_of a4)" '{"text":"x"}' application/json
+check "an unknown mode: 403 mode_not_allowed naming it" \
+    sh -c "[ '$STATUS' = 403 ] && grep -q 'mode=notfiy' '$T/resp.b'"

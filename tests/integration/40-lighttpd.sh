@@ -66,8 +66,8 @@ spawn lighttpd "$LIGHTTPD" -D -f "$L/lighttpd.conf"
 LIGHTTPD_PID=$LASTPID
 { wait_for listening "$PORT" && wait_for listening "$PORT80"; } ||
     not_up lighttpd "$T/lighttpd.log" "$T/lighttpd-error.log"
-wait_for fcgi_count_ge 4 || not_up "lighttpd's FastCGI processes" "$T/lighttpd-error.log"
-check "lighttpd starts max-procs (4) FastCGI processes" fcgi_count_ge 4
+wait_for fcgi_count_ge 2 || not_up "lighttpd's FastCGI processes" "$T/lighttpd-error.log"
+check "lighttpd starts max-procs (2) FastCGI processes" fcgi_count_ge 2
 check "...running as $WEBUSER" \
     sh -c "ps -o user= -p \"\$(pgrep -f '^$PROG' | head -n 1)\" | grep -qx '$WEBUSER'"
 

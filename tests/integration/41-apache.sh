@@ -80,15 +80,15 @@ EOF
 	echo "Include \"$A/site.conf\""
 }
 
-# spawn_fcgi: the program on $A/run/fcgi.sock, 4 processes, as
+# spawn_fcgi: the program on $A/run/fcgi.sock, 2 processes, as
 # apache/awtrix-cloud-proxy-fcgi.conf says; their PIDs join the cleanup.
 spawn_fcgi() {
 	sp=""
 	[ "$(id -u)" = 0 ] && sp="-u $WEBUSER -g $WEBGROUP -U $WEBUSER -G $WEBGROUP"
 	# shellcheck disable=SC2086
 	env AWTRIX_BROKER_SOCKET="$BROKER_SOCK" AWTRIX_TIMEOUT_MS=10000 \
-	    AWTRIX_MAX_BODY=16384 "$SPAWN_FCGI" -s "$A/run/fcgi.sock" -M 0660 \
-	    $sp -F 4 -- "$PROG" >"$T/spawn-fcgi.out" 2>>"$T/fcgi-proxy.log"
+	    AWTRIX_MAX_BODY=16384 AWTRIX_THREADS=512 "$SPAWN_FCGI" \
+	    -s "$A/run/fcgi.sock" -M 0660 $sp -F 2 -- "$PROG" >"$T/spawn-fcgi.out" 2>>"$T/fcgi-proxy.log"
 	SPAWNED=$(sed -n 's/.*PID: *\([0-9]*\).*/\1/p' "$T/spawn-fcgi.out" | tr '\n' ' ')
 	PIDS="$PIDS $SPAWNED"
 	[ -S "$A/run/fcgi.sock" ] || not_up spawn-fcgi "$T/spawn-fcgi.out" "$T/fcgi-proxy.log"
@@ -115,8 +115,8 @@ run_variant() {
 	check "$V: the shipped site passes apache2 -t" configtest
 	if [ "$V" = proxy-fcgi ]; then
 		spawn_fcgi
-		check "$V: spawn-fcgi starts 4 processes" \
-		    test "$(echo $SPAWNED | wc -w)" = 4
+		check "$V: spawn-fcgi starts 2 processes" \
+		    test "$(echo $SPAWNED | wc -w)" = 2
 	fi
 	spawn "apache-$V-main" "$APACHE" -f "$A/apache.conf" -DFOREGROUND
 	APACHE_PID=$LASTPID
