@@ -173,7 +173,8 @@ install: all
 	    "$(DESTDIR)$(DATADIR)/lighttpd/errors/413.html"
 	@mkdir -p $(B)/apache $(B)/lighttpd
 	for f in apache/*.conf lighttpd/*.conf; do [ ! -f "$$f" ] || { \
-	    sed 's|/usr/local/lib/awtrix-cloud|$(PREFIX)/lib/awtrix-cloud|g' \
+	    sed -e 's|/usr/local/lib/awtrix-cloud|$(PREFIX)/lib/awtrix-cloud|g' \
+	    -e 's|/usr/local/share/awtrix-cloud|$(DATADIR)|g' \
 	    "$$f" >"$(B)/$$f" && \
 	    install -D -m 0644 "$(B)/$$f" "$(DESTDIR)$(DATADIR)/$$f"; } || \
 	    exit 1; done

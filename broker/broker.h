@@ -56,6 +56,7 @@ struct broker_config {
 	double rate;			/* requests per second per token: 5 */
 	double burst;			/* 30 */
 	int max_inflight;		/* per device: 4 */
+	int cooloff_ms;			/* fairness.c: FAIR_COOLOFF_MS */
 	int max_handshakes;		/* concurrent: 1024 */
 	int max_pending;		/* requests in flight in all: 4096 */
 	int ping_s;			/* send a ping after this idle: 20 */

@@ -11,7 +11,7 @@
  * A device whose requests keep timing out (a mute agent, a clock that hangs)
  * would still hold its 4 slots for the whole deadline, again and again.
  * After FAIR_TIMEOUTS consecutive time-outs the device is "cooling off":
- * for FAIR_COOLOFF_MS its new requests are answered 502 device_unreachable
+ * for FAIR_COOLOFF_MS (cfg.cooloff_ms) its new requests are answered 502 device_unreachable
  * at once (they are not sent, so "unreachable" is the truth and "timeout"
  * would not be: a 504 means it may have run).  Any answer from the agent,
  * even a late one, ends the cool-off; when it runs out one more round of
@@ -51,7 +51,7 @@ fair_timed_out(struct broker *b, struct agent *a)
 		a->timeouts++;
 	if (a->timeouts >= FAIR_TIMEOUTS &&
 	    b->now_ms >= a->cooloff_until_ms) {
-		a->cooloff_until_ms = b->now_ms + FAIR_COOLOFF_MS;
+		a->cooloff_until_ms = b->now_ms + (uint64_t)b->cfg.cooloff_ms;
 		b->stats.cooloffs++;
 	}
 }

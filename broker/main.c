@@ -16,6 +16,7 @@
 
 #include "broker.h"
 #include "cluster.h"
+#include "fairness.h"
 #include "front_client.h"
 #include "keyfile.h"
 #include "log.h"
@@ -198,6 +199,7 @@ config_defaults(struct broker_config *cfg)
 	cfg->rate = 5.0;
 	cfg->burst = 30.0;
 	cfg->max_inflight = 4;
+	cfg->cooloff_ms = FAIR_COOLOFF_MS;
 	cfg->max_handshakes = 1024;
 	cfg->max_pending = 4096;
 	cfg->ping_s = 20;
@@ -236,6 +238,8 @@ config_from_env(struct broker_config *cfg)
 	if ((v = getenv("AWTRIX_BROKER_MAX_SRC_HANDSHAKES")) != NULL)
 		cfg->max_src_handshakes = atoi(v) > 0 ? atoi(v) :
 		    cfg->max_src_handshakes;
+	if ((v = getenv("AWTRIX_BROKER_COOLOFF_MS")) != NULL)
+		cfg->cooloff_ms = atoi(v) >= 0 ? atoi(v) : cfg->cooloff_ms;
 	if ((v = getenv("AWTRIX_BROKER_MAX_INFLIGHT")) != NULL)
 		cfg->max_inflight = atoi(v) > 0 && atoi(v) < 256 ? atoi(v) :
 		    cfg->max_inflight;

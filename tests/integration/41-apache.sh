@@ -257,9 +257,10 @@ run_variant() {
 	wait "$SLOWREQ"
 	check "$V: ...and the slow one gets its 200" test "$(cat "$T/slowreq.status")" = 200
 	notify_many 8 "$V-c"
-	check "$V: 8 concurrent notifies: $(count_200) x 200" test "$(count_200)" = 8
-	check "$V: ...all 8 reached the device" \
-	    test "$(grep -c "body={\"text\":\"$V-c[1-8]\"}" "$T/fake.requests")" = 8
+	check "$V: 8 concurrent notifies to one clock: $(count_200) x 200, the rest 429" \
+	    burst_ok 8
+	check "$V: ...every one answered 200 reached the device" \
+	    test "$(grep -c "body={\"text\":\"$V-c[1-8]\"}" "$T/fake.requests")" = "$(count_200)"
 	check "$V: several FastCGI processes served them ($(our_fcgi | wc -l))" \
 	    fcgi_count_ge 2
 

@@ -11,6 +11,13 @@
 # process fewer than FcgidMaxProcessesPerClass waiting, another owner is
 # still answered.
 . "$(dirname "$0")/../lib.sh"
+# This scenario is about the front end carrying many waiting requests: the
+# broker's own per-device cap (4 in flight, docs/protocol.md "Fairness")
+# is opened so that they reach it and wait there.
+export AWTRIX_BROKER_MAX_INFLIGHT=64
+# ...and without its cool-off, so that each web server's turn meets a mute
+# device that still holds requests (90-hostile tests the cool-off).
+export AWTRIX_BROKER_COOLOFF_MS=0
 
 LIGHTTPD=$(command -v lighttpd || echo /usr/sbin/lighttpd)
 APACHE=$(command -v apache2 || echo /usr/sbin/apache2)
@@ -29,7 +36,9 @@ export AWTRIX_BROKER_DEADLINE_MS=5000
 . "$(dirname "$0")/../web.sh"
 
 start_fake mute --hang
-start_agent m "http://127.0.0.1:$FAKE_PORT/api/"
+# An agent that does not report its clock's health (issue 14: the broker
+# would then answer 502 at once, and nothing would wait).
+AWTRIX_AGENT_NO_CLOCK=1 start_agent m "http://127.0.0.1:$FAKE_PORT/api/"
 wait_for stat_is devices_connected 3
 MUTE_TOKEN=$(token_of m)
 MUTE=24
@@ -220,6 +229,7 @@ ErrorLog "$T/apache-$1.log"
 LogLevel warn
 LoadModule mpm_event_module $MODS/mod_mpm_event.so
 LoadModule authz_core_module $MODS/mod_authz_core.so
+LoadModule authz_host_module $MODS/mod_authz_host.so
 LoadModule alias_module $MODS/mod_alias.so
 LoadModule headers_module $MODS/mod_headers.so
 LoadModule reqtimeout_module $MODS/mod_reqtimeout.so

@@ -84,6 +84,10 @@ start_cbroker() {
 	# Its local node first, the others on failure.
 	others=""
 	for j in 1 2 3; do [ $j = $i ] || eval others=\"\$others,nats://127.0.0.1:\$NP$j\"; done
+	# All the test's agents and racers come from 127.0.0.1: open the
+	# per-source limits, as start_broker does (90-hostile tests them).
+	AWTRIX_BROKER_SRC_REG_BURST=1000000 AWTRIX_BROKER_REG_BURST=1000000 \
+	AWTRIX_BROKER_MAX_SRC_HANDSHAKES=100000 AWTRIX_BROKER_LOG_WINDOW_MS=1 \
 	spawn "broker$i" "${VG[@]}" "$BIN/awtrix-broker" serve --key "$T/keys/key" \
 	    --db "$T/b$i/state.db" --socket "$T/b$i/broker.sock" \
 	    --listen "127.0.0.1:$bp" --public-url https://cloud.test/cloud \

@@ -63,7 +63,7 @@ chown awtrix-cloud:www-data "$T/run"
 chmod 750 "$T/run"
 chmod 755 "$T"
 LISTEN=127.0.0.1:$(free_port)
-PUBLIC_URL=https://cloud.test/cloud
+export PUBLIC_URL=https://cloud.test/cloud CLUSTER=
 eval "PRE=($(unit_line ExecStartPre))"
 check "ExecStartPre, as awtrix-cloud, makes the key in /var/lib/awtrix-cloud" eval '
     runuser -u awtrix-cloud -- "${PRE[@]}" >/dev/null 2>&1 &&
