@@ -52,8 +52,11 @@ done
 run_err "awtrix-token on a missing state directory says it does not exist" 1 \
     "does not exist: pass the --state" "$BIN/awtrix-token" --state "$T/nowhere" url
 if [ "$(id -u)" = 0 ]; then
+	# A copy in $T (0711): the checkout itself may not be reachable for
+	# that user (a clone under a 0700 directory).
+	install -m 0755 "$BIN/awtrix-token" "$T/awtrix-token"
 	run_err "awtrix-token without permission says to use sudo" 1 \
-	    "as root (sudo)" runuser -u awtrix-test -- "$BIN/awtrix-token" \
+	    "as root (sudo)" runuser -u awtrix-test -- "$T/awtrix-token" \
 	    --state "$T/a1" url
 fi
 check "awtrix-token regenerate prints the new link after the token" \
